@@ -1,0 +1,1 @@
+"""Inventory: identify each artifact's format from its bytes and compute its digests."""

@@ -1,0 +1,161 @@
+"""Identify an artifact's format from its first bytes, never from its name alone.
+
+The extension is only a tie-breaker for content that could be several things (for example
+bytes that begin like a pickle but do not decode as one: a file named ``.pkl`` is still sent
+to the pickle scanner so the breakage becomes a finding).
+"""
+
+from __future__ import annotations
+
+import json
+import pickletools
+from dataclasses import dataclass
+
+from modeltrust._inventory.formats import Format
+from modeltrust._source.interface import Buffer
+
+_PICKLE_EXTS = frozenset(
+    {".pkl", ".pickle", ".p", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".dat", ".data",
+     ".sav", ".model", ".npy", ".mar", ".dill", ".cloudpkl", ".pck"}
+)
+_TEXT_SAMPLE = 4096
+_PICKLE_PROBE_OPS = 64
+_VALID_OPCODES = frozenset(op.code.encode("latin-1") for op in pickletools.opcodes)
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """The detected format, plus a short human description of what was seen."""
+
+    format: Format
+    detail: str = ""
+
+
+def sniff(data: Buffer, ext: str = "") -> Sniffed:
+    """Return the format of ``data``. ``ext`` (lower-case, with dot) only breaks ties."""
+    n = len(data)
+    if n == 0:
+        return Sniffed(Format.EMPTY, "empty file")
+    head = bytes(data[:512])
+    found = _by_magic(head, data)
+    if found is not None:
+        return found
+    if _looks_like_pickle(data):
+        return Sniffed(Format.PICKLE, _pickle_detail(head))
+    text = _text_kind(head, data)
+    if text is not None:
+        return text
+    if ext in _PICKLE_EXTS:
+        return Sniffed(Format.PICKLE, f"undecodable bytes in a {ext} file")
+    return Sniffed(Format.UNKNOWN, _describe_unknown(head))
+
+
+def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+        return Sniffed(Format.ZIP, "zip archive")
+    if head.startswith(b"\x93NUMPY"):
+        return Sniffed(Format.NUMPY_NPY, "numpy array file")
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return Sniffed(Format.SEVENZIP, "7-zip archive")
+    if head.startswith(b"\x1f\x8b"):
+        return Sniffed(Format.GZIP, "gzip stream")
+    if head.startswith(b"BZh") and len(head) > 3 and head[3:4].isdigit():
+        return Sniffed(Format.BZIP2, "bzip2 stream")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return Sniffed(Format.XZ, "xz stream")
+    if head.startswith(b"GGUF"):
+        return Sniffed(Format.GGUF, "GGUF model")
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return Sniffed(Format.HDF5, "HDF5 file")
+    if len(data) > 262 and bytes(data[257:262]) == b"ustar":
+        return Sniffed(Format.TAR, "tar archive")
+    if _is_safetensors(head, len(data)):
+        return Sniffed(Format.SAFETENSORS, "safetensors")
+    if head[:1] == b"\x78" and len(head) > 1 and ((head[0] << 8) | head[1]) % 31 == 0:
+        return Sniffed(Format.ZLIB, "zlib stream")
+    if head.startswith(b"\x5d\x00\x00") and len(head) >= 13:
+        return Sniffed(Format.LZMA, "lzma stream")
+    if _has_zip_end(data):
+        return Sniffed(Format.ZIP, "zip archive (data before the first member)")
+    return None
+
+
+def _is_safetensors(head: bytes, size: int) -> bool:
+    if len(head) < 10:
+        return False
+    hlen = int.from_bytes(head[:8], "little")
+    return 2 <= hlen <= size - 8 and head[8:9] == b"{"
+
+
+def _has_zip_end(data: Buffer) -> bool:
+    """A zip end-of-central-directory record in the last 64 KiB (zips with a prefix)."""
+    n = len(data)
+    tail = bytes(data[max(0, n - 65_557) : n])
+    return b"PK\x05\x06" in tail
+
+
+def _looks_like_pickle(data: Buffer) -> bool:
+    """True when the leading bytes decode as pickle opcodes up to STOP or for a good while."""
+    first = bytes(data[:1])
+    if first not in _VALID_OPCODES:
+        return False
+    if first == b"\x80":
+        return len(data) > 1 and data[1] <= 5
+    sample = bytes(data[: 1 << 16])
+    count = 0
+    try:
+        for op, _arg, _pos in pickletools.genops(sample):
+            count += 1
+            if op.name == "STOP":
+                return True
+            if count >= _PICKLE_PROBE_OPS:
+                return True
+    except Exception:  # noqa: BLE001 - any decode failure just means "not a pickle"
+        return False
+    return False
+
+
+def _pickle_detail(head: bytes) -> str:
+    if head[:1] == b"\x80" and len(head) > 1:
+        return f"pickle protocol {head[1]}"
+    return "pickle protocol 0/1 (no PROTO opcode)"
+
+
+def _text_kind(head: bytes, data: Buffer) -> Sniffed | None:
+    sample = head + bytes(data[512:_TEXT_SAMPLE])
+    if b"\x00" in sample:
+        return None
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:  # a cut multi-byte sequence at the end is fine
+            return None
+    stripped = sample.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        if len(data) <= 64 * 1024 * 1024:
+            try:
+                json.loads(bytes(data))
+                return Sniffed(Format.JSON, "JSON document")
+            except ValueError:
+                pass
+        return Sniffed(Format.TEXT, "text (JSON-like)")
+    return Sniffed(Format.TEXT, "text")
+
+
+def _describe_unknown(head: bytes) -> str:
+    known = {
+        b"\x89PNG": "PNG image",
+        b"\xff\xd8\xff": "JPEG image",
+        b"GIF8": "GIF image",
+        b"%PDF": "PDF document",
+        b"\x7fELF": "ELF executable",
+        b"MZ": "Windows executable",
+        b"\xca\xfe\xba\xbe": "Mach-O/Java class",
+        b"\xcf\xfa\xed\xfe": "Mach-O executable",
+        b"TFL3": "TFLite model",
+        b"Rar!": "RAR archive",
+    }
+    for magic, name in known.items():
+        if head.startswith(magic) or (magic == b"TFL3" and head[4:8] == magic):
+            return name
+    return f"unrecognised binary (starts {head[:8].hex()})"

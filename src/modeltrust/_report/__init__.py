@@ -1,0 +1,1 @@
+"""Reports: one immutable model of a scan, rendered by one module per output format."""

@@ -1,0 +1,18 @@
+"""STUB: to be written."""
+
+from __future__ import annotations
+
+from modeltrust._inventory.formats import Format
+from modeltrust._scanners.interface import Result, ScanContext, Scanner
+from modeltrust._source.interface import Artifact, Buffer
+
+
+class CompressedScanner(Scanner):
+    """STUB."""
+
+    name = "compressed"
+    formats = frozenset({Format.GZIP, Format.BZIP2, Format.XZ, Format.LZMA, Format.ZLIB})
+
+    def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
+        """STUB."""
+        return Result.not_analysed("not implemented yet")

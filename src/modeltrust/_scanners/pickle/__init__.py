@@ -1,0 +1,1 @@
+"""The pickle scanner: a symbolic interpreter over pickle opcodes that never unpickles."""

@@ -1,0 +1,1 @@
+"""Sources: turn a scan target (file, folder, archive member) into artifacts."""
