@@ -7,20 +7,28 @@ Example:
     ('unsafe', {'critical': 1, 'high': 0, ...})
 
 Nothing is ever loaded, unpickled or executed: every format is parsed from its bytes.
+The heavy parts (scanners, renderers) are imported on first use, so ``import modeltrust``
+stays fast.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from modeltrust.errors import Error, ScanError, SourceError, UsageError
+from modeltrust.findings import Finding, Location, Rule, Severity
+
 __version__ = "0.1.0"
 
-from modeltrust.api import scan  # noqa: E402
-from modeltrust.errors import Error, ScanError, SourceError, UsageError  # noqa: E402
-from modeltrust.findings import Finding, Location, Rule, Severity  # noqa: E402
+if TYPE_CHECKING:
+    from modeltrust._report.model import Report
+    from modeltrust.api import scan
 
 __all__ = [
     "Error",
     "Finding",
     "Location",
+    "Report",
     "Rule",
     "ScanError",
     "Severity",
@@ -29,3 +37,15 @@ __all__ = [
     "__version__",
     "scan",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "scan":
+        from modeltrust.api import scan
+
+        return scan
+    if name == "Report":
+        from modeltrust._report.model import Report
+
+        return Report
+    raise AttributeError(f"module 'modeltrust' has no attribute {name!r}")

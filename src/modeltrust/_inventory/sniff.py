@@ -40,8 +40,10 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     found = _by_magic(head, data)
     if found is not None:
         return found
-    if _looks_like_pickle(data):
+    if _looks_like_pickle(data, ext in _PICKLE_EXTS):
         return Sniffed(Format.PICKLE, _pickle_detail(head))
+    if _has_zip_end(data):
+        return Sniffed(Format.ZIP, "zip archive (data before the first member)")
     text = _text_kind(head, data)
     if text is not None:
         return text
@@ -71,12 +73,14 @@ def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
         return Sniffed(Format.TAR, "tar archive")
     if _is_safetensors(head, len(data)):
         return Sniffed(Format.SAFETENSORS, "safetensors")
+    if head.startswith(b"ZF") and head[2:4] == b"0x" and len(head) > 22:
+        return Sniffed(Format.ZLIB, "joblib legacy zlib file (ZF header)")
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return Sniffed(Format.UNKNOWN, "lz4 frame (joblib compress='lz4'): not decompressed")
     if head[:1] == b"\x78" and len(head) > 1 and ((head[0] << 8) | head[1]) % 31 == 0:
         return Sniffed(Format.ZLIB, "zlib stream")
     if head.startswith(b"\x5d\x00\x00") and len(head) >= 13:
         return Sniffed(Format.LZMA, "lzma stream")
-    if _has_zip_end(data):
-        return Sniffed(Format.ZIP, "zip archive (data before the first member)")
     return None
 
 
@@ -94,8 +98,14 @@ def _has_zip_end(data: Buffer) -> bool:
     return b"PK\x05\x06" in tail
 
 
-def _looks_like_pickle(data: Buffer) -> bool:
-    """True when the leading bytes decode as pickle opcodes up to STOP or for a good while."""
+def _looks_like_pickle(data: Buffer, pickle_ext: bool) -> bool:
+    """True when the leading bytes decode as pickle opcodes.
+
+    Decoding up to STOP, or for a good while, settles it. A stream that names a callable
+    (GLOBAL/INST) in its first opcodes is a pickle even if it breaks later: that is what
+    payload-then-garbage files look like, and they are often plain ASCII. With a pickle-like
+    extension, any valid first opcode is enough.
+    """
     first = bytes(data[:1])
     if first not in _VALID_OPCODES:
         return False
@@ -103,16 +113,17 @@ def _looks_like_pickle(data: Buffer) -> bool:
         return len(data) > 1 and data[1] <= 5
     sample = bytes(data[: 1 << 16])
     count = 0
+    named = False
     try:
         for op, _arg, _pos in pickletools.genops(sample):
             count += 1
-            if op.name == "STOP":
+            if op.name in ("GLOBAL", "INST"):
+                named = True
+            if op.name == "STOP" or count >= _PICKLE_PROBE_OPS:
                 return True
-            if count >= _PICKLE_PROBE_OPS:
-                return True
-    except Exception:  # noqa: BLE001 - any decode failure just means "not a pickle"
-        return False
-    return False
+    except Exception:  # noqa: BLE001 - any decode failure ends the probe
+        pass
+    return named or (pickle_ext and count > 0)
 
 
 def _pickle_detail(head: bytes) -> str:

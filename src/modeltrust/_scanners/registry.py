@@ -1,5 +1,6 @@
-"""The list of built-in scanners, plus third-party ones from the ``modeltrust.scanners``
-entry-point group. Importing this module registers every built-in rule.
+"""The list of built-in scanners, plus plugins from the ``modeltrust.scanners`` group.
+
+Importing this module registers every built-in rule.
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ class Limits:
     """Embedded pickles (``pickle.loads`` payloads) decoded per stream."""
     max_pickles_per_stream: int = 1000
     """Stacked pickles followed in one stream."""
+    max_seconds: float = 120.0
+    """Wall-clock budget for analysing one file."""
 
 
 @dataclass

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Create the benchmark venv(s) for `make bench`: modeltrust plus the anchors in requirements.txt.
+#
+# usage: bash benchmarks/install.sh PYTHON VENV
+#
+# All anchors go into VENV with modeltrust when pip can resolve them together. If it cannot,
+# each anchor gets its own VENV-<name>. An anchor that does not install at all is recorded in
+# VENV/unavailable-<name>.txt (with pip's last lines) and benchmarks/run.py reports it as
+# "not available" instead of failing.
+set -euo pipefail
+
+python=$1
+venv=$2
+reqs=benchmarks/requirements.txt
+
+mkvenv() { test -x "$1/bin/python" || "$python" -m venv "$1"; }
+pip() { "$1/bin/python" -m pip install --quiet "${@:2}"; }
+
+mkvenv "$venv"
+echo "installing modeltrust into $venv"
+pip "$venv" -e '.[archives]'
+rm -f "$venv"/unavailable-*.txt
+
+mapfile -t anchors < <(grep -Ev '^[[:space:]]*(#|$)' "$reqs")
+echo "installing anchors into $venv: ${anchors[*]}"
+if pip "$venv" "${anchors[@]}" && "$venv/bin/python" -m pip check; then
+  exit 0
+fi
+
+echo "anchors do not install cleanly together; one venv per anchor instead" >&2
+pip "$venv" -e '.[archives]'  # restore modeltrust's own dependency versions
+for req in "${anchors[@]}"; do
+  name=${req%%[=<>~!; ]*}
+  log="$venv/install-$name.log"
+  if mkvenv "$venv-$name" && pip "$venv-$name" "$req" >"$log" 2>&1; then
+    echo "installed $req into $venv-$name"
+  else
+    { echo "pip install $req failed:"; tail -n 5 "$log"; } >"$venv/unavailable-$name.txt"
+    echo "warning: $name is not available (see $log)" >&2
+  fi
+done
