@@ -6,6 +6,7 @@ Scanners declare their rules at import time with :func:`rule`; the registry is w
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 from modeltrust.findings import Finding, Location, Rule, Severity
@@ -24,7 +25,8 @@ def rule(
     references: tuple[str, ...] = (),
 ) -> Rule:
     """Declare a rule once; declaring the same id twice with other content is a bug."""
-    new = Rule(id, title, severity, description.strip(), fix.strip(), cwe, references)
+    new = Rule(id, title, severity, inspect.cleandoc(description), inspect.cleandoc(fix), cwe,
+               references)
     old = _REGISTRY.get(id)
     if old is not None and old != new:
         raise RuntimeError(f"rule {id} declared twice with different content")

@@ -403,7 +403,7 @@ class Analyzer:
         caps: dict[str, int] = {}
         hops: dict[str, dict[int, str]] = {}
         for bit in range(len(CAPABILITY_ORDER)):
-            sources = [n for n, m in seeds.items() if m >> bit & 1]
+            sources = sorted(n for n, m in seeds.items() if m >> bit & 1)
             queue = deque(sources)
             seen = set(sources)
             for n in sources:

@@ -49,7 +49,7 @@ class Call:
         self.items = 0
 
     def __repr__(self) -> str:
-        return f"{self.func!r}({_args_preview(self.args)})"
+        return f"{self.func!r}{_args_preview(self.args)}"
 
 
 class Container:
