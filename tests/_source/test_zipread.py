@@ -25,8 +25,8 @@ from _scanners.archive_factory import (
     torch_zip,
 )
 from modeltrust._source import zipread
-from modeltrust._source.interface import ExpansionBudget
 from modeltrust._source.decode import Codec, DecodeState, decompress_bounded
+from modeltrust._source.interface import ExpansionBudget
 from modeltrust._source.zipread import Kind, ReadStatus
 
 BIG = 1 << 30

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import pickles as b
 from helpers.corpora import corpus_dir
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers.corpora import copy_sample, labels
 
 import modeltrust
+from helpers.corpora import copy_sample, labels
 from modeltrust import Severity
 
 PICKLESCAN = labels("picklescan")

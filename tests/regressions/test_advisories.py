@@ -12,10 +12,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import pickles as b
-from helpers.corpora import copy_sample
 
 import modeltrust
+from helpers import pickles as b
+from helpers.corpora import copy_sample
 from modeltrust import Severity
 
 # advisory -> (picklescan corpus file, rule id that must be raised at high or critical)

@@ -118,6 +118,7 @@ def _torch_pickles(obj: object) -> set[tuple[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor:UserWarning")
 def test_torch_state_dict_and_full_module() -> None:
     torch = pytest.importorskip("torch")
     nn = torch.nn
@@ -269,3 +270,27 @@ def test_allowlisted_constructors_reach_nothing() -> None:
         methods = [h.rsplit(".", 1)[1] for h in hops if h.count(".") > module.count(".") + 1]
         assert methods, f"allowlisted {module}.{name} reaches {found}"
         assert not {"__init__", "__new__", "__post_init__"} & set(methods), found
+
+
+def test_shipped_class_lists_match_installed_packages() -> None:
+    """allowlist_data.json is what gen_allowlist computes for the installed versions."""
+    import importlib.metadata
+    import json
+
+    from modeltrust._scanners.pickle import allowlist as al
+    from modeltrust._scanners.pickle import gen_allowlist as gen
+
+    shipped = json.loads((pathlib.Path(al.__file__).parent / al.DATA_FILE).read_text())
+    makers = {
+        "torch": ("torch", gen.torch_nn_classes),
+        "sklearn": ("scikit-learn", gen.sklearn_classes),
+        "scipy": ("scipy", gen.scipy_sparse_classes),
+    }
+    for key, (dist, make) in makers.items():
+        try:
+            version = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if version != shipped[key]["version"]:
+            continue  # data for another version: regenerate with gen_allowlist
+        assert make() == shipped[key]["classes"], key

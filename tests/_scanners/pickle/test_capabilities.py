@@ -434,3 +434,17 @@ def test_malicious_corpus_is_caught(rel: str, path: Path) -> None:
 def test_benign_corpus_is_allowed(rel: str, path: Path) -> None:
     names = pickle_globals(path.read_bytes())
     assert all(is_allowed(*g) for g in names), sorted(names)
+
+
+@pytest.mark.slow
+def test_shipped_map_is_what_the_generator_makes() -> None:
+    """The shipped data is reproducible from this interpreter's stdlib (deterministic)."""
+    import sysconfig
+
+    shipped = json.loads(
+        gzip.decompress((Path(caps_mod.__file__).parent / caps_mod.DATA_FILE).read_bytes())
+    )
+    if shipped["python"] != ".".join(map(str, sys.version_info[:3])):
+        pytest.skip("shipped map was built on another Python version")
+    fresh = gen_capmap.render(gen_capmap.analyse(Path(sysconfig.get_paths()["stdlib"])))
+    assert json.loads(json.dumps(fresh)) == shipped

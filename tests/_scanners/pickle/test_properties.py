@@ -7,10 +7,10 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from modeltrust._inventory.formats import Format
 from modeltrust._scanners.interface import ScanContext
 from modeltrust._scanners.pickle.scanner import PickleScanner
 from modeltrust._scanners.pickle.vm import Interpreter
-from modeltrust._inventory.formats import Format
 from modeltrust._source.interface import Artifact, ExpansionBudget, Limits
 
 LIMITS = Limits(max_opcodes=200_000, max_seconds=5.0)

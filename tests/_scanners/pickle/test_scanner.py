@@ -9,9 +9,9 @@ import pickle
 from pathlib import Path
 
 import pytest
-from helpers import pickles as b
 
 import modeltrust
+from helpers import pickles as b
 from modeltrust import Severity
 from modeltrust._report.model import Report
 

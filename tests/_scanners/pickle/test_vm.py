@@ -8,12 +8,11 @@ import pickletools
 
 import pytest
 
+from helpers import pickles as b
 from modeltrust._scanners.pickle import handlers
 from modeltrust._scanners.pickle.values import Call, Global
 from modeltrust._scanners.pickle.vm import Interpreter
 from modeltrust._source.interface import Limits
-
-from helpers import pickles as b
 
 INLINE = {0x4B, 0x47, 0x4A, 0x4D, 0x71, 0x94, 0x28, 0x65, 0x75, 0x68, 0x8C, 0x2E}
 

@@ -132,7 +132,7 @@ def _float(vm: Interpreter) -> None:
 def _string(vm: Interpreter) -> None:
     line = vm._readline()
     if len(line) >= 2 and line[0] == line[-1] and line[:1] in (b"'", b'"'):
-        raw = codecs.escape_decode(line[1:-1])[0]  # type: ignore[attr-defined]
+        raw = codecs.escape_decode(line[1:-1])[0]
         vm.stack.append(raw.decode("latin-1"))
         vm.embedded(vm.stack[-1])
     else:
@@ -450,7 +450,8 @@ def _ext(vm: Interpreter, code: int) -> None:
 
     if code <= 0:
         raise vm._fail("EXT specifies code <= 0")
-    known = copyreg._inverted_registry.get(code)  # type: ignore[attr-defined]
+    registry: dict[int, tuple[str, str]] = getattr(copyreg, "_inverted_registry", {})
+    known = registry.get(code)
     vm.res.anomalies.append(
         Anomaly("extension-code", vm.op_pos,
                 f"EXT opcode at offset {vm.op_pos:#x} names extension code {code}, resolved "

@@ -88,21 +88,26 @@ class _StreamScan:
     # ------------------------------------------------------------ stacking
     def _continue_at(self, pos: int) -> bool:
         """Decide what the bytes after a STOP are: another pickle, an archive, or junk."""
-        rest = self.data[pos:]
-        kind = sniff(rest).format if len(rest) < (1 << 20) else sniff(self.data[pos:pos + 4096]).format
-        if kind in (Format.ZIP,):
+        data = self.data
+        size = len(data) - pos
+        if bytes(data[pos:pos + 4]) == b"PK\x03\x04" or (
+            b"PK\x05\x06" in bytes(data[max(pos, len(data) - 65_557):])
+        ):
             self.ctx.report(finding(
                 r.POLYGLOT, self.artifact.path,
-                f"zip archive starts at offset {pos:#x}, right after the pickle; both parts "
-                "are analysed", Location(offset=pos)))
-            self.ctx.scan_child(self.artifact.child(f"@{pos:#x}", bytes(rest)))
+                f"zip archive of {size} bytes starts at offset {pos:#x}, right after the "
+                "pickle; both parts are analysed", Location(offset=pos)))
+            if size <= self.ctx.limits.max_member_size and self.ctx.budget.take(size):
+                self.ctx.scan_child(self.artifact.child(f"@{pos:#x}", bytes(data[pos:])))
+            else:
+                self._limit(pos, f"appended archive of {size} bytes is over the size limits")
             return False
-        if kind is Format.PICKLE:
+        if sniff(data[pos:pos + (1 << 16)]).format is Format.PICKLE:
             return True
         self.ctx.report(finding(
             r.TRAILING_DATA, self.artifact.path,
-            f"{len(rest)} bytes after the last STOP do not decode as a pickle "
-            f"(start {bytes(rest[:8]).hex()})", Location(offset=pos)))
+            f"{size} bytes after the last STOP do not decode as a pickle "
+            f"(start {bytes(data[pos:pos + 8]).hex()})", Location(offset=pos)))
         return False
 
     def _check_legacy(self) -> None:
@@ -144,7 +149,8 @@ class _StreamScan:
             off = ref.call_offset if ref.invoked and ref.call_offset is not None else ref.offset
             self.ctx.report(finding(g.rule, path, ev, Location(offset=off, detail=tag),
                                     severity=g.severity))
-            if ref.invoked and g.severity >= Severity.HIGH and (worst is None or g.severity > worst[0]):
+            dangerous = ref.invoked and g.severity >= Severity.HIGH
+            if dangerous and (worst is None or g.severity > worst[0]):
                 worst = (g.severity, f"{qual} at offset {off:#x}")
         for an in res.anomalies:
             self.ctx.report(finding(_ANOMALY_RULES[an.kind], path, an.message,

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeltrust._scanners.pickle.values import Call, Container, Global, PersistentRef, Unknown
+from modeltrust._scanners.pickle.values import Call, Container, Global, Unknown
 from modeltrust._source.interface import Buffer, Limits
 
 _u2 = struct.Struct("<H").unpack_from
@@ -414,7 +414,7 @@ class Interpreter:
                 self._skip_joblib_array(target)
 
     def _skip_joblib_array(self, wrapper: Call) -> None:
-        """joblib writes raw array bytes (or a nested pickle) right after the wrapper."""
+        """Joblib writes raw array bytes (or a nested pickle) right after the wrapper."""
         from modeltrust._scanners.pickle.joblib_arrays import array_layout
 
         layout = array_layout(wrapper.state)
@@ -478,9 +478,10 @@ def _as_bytes(value: Any) -> bytes | None:
         if key in _CODECS_ENCODE and args and isinstance(args[0], str):
             enc = args[1] if len(args) > 1 and isinstance(args[1], str) else "utf-8"
             try:
-                return codecs.encode(args[0], enc)  # type: ignore[no-any-return]
+                out = codecs.encode(args[0], enc)
             except (LookupError, ValueError, TypeError):
                 return None
+            return out if isinstance(out, bytes) else None
         if key in (("builtins", "bytes"), ("builtins", "bytearray")) and args:
             inner = args[0]
             if isinstance(inner, bytes):
