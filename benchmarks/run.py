@@ -1,15 +1,15 @@
 """Measure modeltrust and the anchor scanners on the benchmark cases; write BENCHMARKS.md.
 
-Each tool runs as a subprocess on each case (inputs from benchmarks/generate.py). Wall time
-is measured around the whole process (interpreter start-up included: that is what a user
-waits for); peak RSS is the child's own ``ru_maxrss`` from ``os.wait4`` (which also covers
-any descendants it waited for). Every run is repeated (default 3, fewer when a run is very
+Each tool runs as a subprocess on each case (inputs from benchmarks/generate.py), spawned by
+a tiny launcher that times it and reads its ``ru_maxrss`` from ``os.wait4`` (which also covers
+any descendants it waited for). Wall time covers the whole process, interpreter start-up
+included: that is what a user waits for. Every run is repeated (default 3, fewer when a run is very
 slow) and the median is reported. A scanner's exit code 1 or 2 usually means "found
 something" and is recorded, not treated as a failure. A tool that is not installed, crashes
 or times out is recorded as such, and the other measurements still go ahead.
 
 Usage:
-    python benchmarks/run.py [--venv .venv-bench] [--repeat 3] [--timeout 300]
+    python benchmarks/run.py [--venv .venv-bench] [--repeat 5] [--timeout 300]
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work"
 LOGS = WORK / "logs"
 MiB = 1 << 20
-SLOW_RUN_S = 60.0  # after one run this slow, don't repeat (keeps `make bench` short)
+BUDGET_S = 90.0  # no further run of a tool on a case once this much time is used up
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -128,13 +126,31 @@ class Result:
 # --- running one process -------------------------------------------------------------------
 
 
+# The tool is started by this tiny launcher (``python -S -I``), not by run.py itself: on Linux
+# a process's ru_maxrss includes the memory of the process it was forked from (kept across
+# exec), so spawning from a small launcher keeps run.py's own memory out of the numbers. The
+# launcher also takes the time, so its own start-up is not counted either.
+LAUNCHER = """
+import os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawn(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(out, "w") as f:
+    f.write(f"{wall!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_once(argv: list[str], env: dict[str, str], timeout: float, log: Path) -> Run:
     """Run ``argv`` to completion (or kill its process group at ``timeout``)."""
-    timed_out = threading.Event()
+    measured = log.with_suffix(".rusage")
+    measured.unlink(missing_ok=True)
+    launcher = [sys.executable, "-S", "-I", "-c", LAUNCHER, str(measured), *argv]
+    timed_out = False
     with log.open("wb") as out:
-        start = time.perf_counter()
         proc = subprocess.Popen(
-            argv,
+            launcher,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -142,28 +158,31 @@ def run_once(argv: list[str], env: dict[str, str], timeout: float, log: Path) ->
             cwd=WORK,
             start_new_session=True,
         )
-
-        def kill() -> None:
-            timed_out.set()
-            _killpg(proc.pid)
-
-        timer = threading.Timer(timeout, kill)
-        timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _killpg(proc.pid)
+            proc.wait()
     _killpg(proc.pid)  # anything the tool left behind in its own session
-    code = proc.returncode
+    if timed_out or not measured.exists():
+        return Run(timeout if timed_out else 0.0, 0, None, None, timed_out)
+    wall, maxrss, code = measured.read_text().split()
     return Run(
-        wall_s=wall,
-        peak_rss_bytes=usage.ru_maxrss * 1024,  # KiB on Linux
-        exit_code=code if code >= 0 else None,
-        signal=-code if code < 0 else None,
-        timed_out=timed_out.is_set(),
+        wall_s=float(wall),
+        peak_rss_bytes=int(maxrss) * 1024,  # KiB on Linux
+        exit_code=int(code) if int(code) >= 0 else None,
+        signal=-int(code) if int(code) < 0 else None,
+        timed_out=False,
     )
+
+
+def rss_floor(env: dict[str, str]) -> int:
+    """Peak RSS the launcher reports for a trivial program: the floor under every figure."""
+    true = next((p for p in ("/bin/true", "/usr/bin/true") if os.path.exists(p)), None)
+    if true is None:
+        return 0
+    return run_once([true], env, 30, LOGS / "floor.log").peak_rss_bytes
 
 
 def _killpg(pgid: int) -> None:
@@ -179,8 +198,15 @@ def _valid_json(path: Path) -> bool:
     return True
 
 
+def _read_end(log: Path, size: int = 64 * 1024) -> str:
+    """The last ``size`` bytes of a log (some tools print tens of megabytes)."""
+    with log.open("rb") as f:
+        f.seek(max(0, log.stat().st_size - size))
+        return f.read().decode("utf-8", errors="replace")
+
+
 def _tail(log: Path, lines: int = 4) -> list[str]:
-    text = ANSI.sub("", log.read_text(encoding="utf-8", errors="replace"))
+    text = ANSI.sub("", _read_end(log))
     kept = [
         ln.strip() for ln in text.splitlines() if ln.strip() and not set(ln.strip()) <= set("=-═─")
     ]
@@ -209,7 +235,8 @@ def measure(
             result.status, result.detail = "timeout", f"killed after {args.timeout:.0f} s"
             break
         if run.exit_code is None:
-            result.status, result.detail = "failed", f"killed by signal {run.signal}"
+            why = f"killed by signal {run.signal}" if run.signal else "could not start"
+            result.status, result.detail = "failed", f"{why} (see {log.relative_to(ROOT)})"
             break
         meaning, completed = tool.exit_codes.get(run.exit_code, ("unexpected exit code", False))
         result.detail = f"exit {run.exit_code} ({meaning})"
@@ -218,11 +245,11 @@ def measure(
             result.detail = f"exit {run.exit_code} ({meaning})"
         if not completed:
             result.status = "failed"
-            if "Traceback (most recent call last)" in log.read_text(errors="replace"):
+            if "Traceback (most recent call last)" in _read_end(log):
                 result.detail += "; Python traceback in output"
             break
-        if run.wall_s > SLOW_RUN_S:
-            break
+        if sum(r.wall_s for r in result.runs) + run.wall_s > BUDGET_S:
+            break  # keeps `make bench` short; the number of runs is reported
     result.output_tail = _tail(log)
     if result.status == "ok":
         walls = [r.wall_s for r in result.runs]
@@ -395,6 +422,7 @@ class Report:
     cases: dict[str, dict[str, int]]
     targets: list[dict[str, str]]
     results: list[Result]
+    rss_floor_bytes: int = 0
 
 
 def render(rep: Report) -> str:
@@ -444,8 +472,12 @@ def render(rep: Report) -> str:
         "Each tool runs as a separate process on each case. *Wall* is the median (and best) of up "
         f"to {rep.repeat} runs, measured around the whole process, so interpreter start-up "
         "and imports are included. *Peak RSS* is the child's `ru_maxrss` from `os.wait4` "
-        "(highest over the runs). A run slower than "
-        f"{SLOW_RUN_S:.0f} s is not repeated. Exit codes 1 and 2 of the anchors mean "
+        "(highest over the runs); each tool is spawned by a small launcher (`python -S`) "
+        "that takes both measurements, so the harness's own memory and start-up are not "
+        f"counted (the launcher's floor, measured on `/bin/true`: {_mib(rep.rss_floor_bytes)}). "
+        "A tool is not run again on a case once another run would take its total past "
+        f"{BUDGET_S:.0f} s (the *runs* column says how many counted). "
+        "Exit codes 1 and 2 of the anchors mean "
         '"found something" or "could not parse some file" and count as completed scans. '
         "*÷ modeltrust* is the tool's figure divided by modeltrust's: above 1 means modeltrust "
         "is faster or smaller. The inputs are generated by "
@@ -494,7 +526,7 @@ def render(rep: Report) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--venv", type=Path, default=ROOT / ".venv-bench")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
     parser.add_argument("--cases", nargs="*", default=[c.name for c in CASES])
     parser.add_argument("--tools", nargs="*", default=[t.name for t in TOOLS])
@@ -562,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         cases=cases,
         targets=targets(results, sizes),
         results=results,
+        rss_floor_bytes=rss_floor(env),
     )
     args.json.write_text(
         json.dumps(asdict(rep), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

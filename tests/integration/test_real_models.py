@@ -126,3 +126,15 @@ def test_numpy_random_state_and_arrays(tmp_path: Path) -> None:
     buf = io.BytesIO(pickle.dumps(data, protocol=4))
     (tmp_path / "np.pkl").write_bytes(buf.getvalue())
     assert_clean(modeltrust.scan(tmp_path / "np.pkl"))
+
+
+def test_torchscript_archive_is_clean_and_code_is_listed(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    module = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.ReLU()))
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(module, str(path))
+    report = modeltrust.scan(path)
+    assert_clean(report)
+    assert {e.path: e.format for e in report.files}[str(path)] == "torchscript"
+    assert "MT-ARC-011" in {f.rule_id for f in report.findings}
+    assert any(e.path.endswith("data.pkl") for e in report.files)

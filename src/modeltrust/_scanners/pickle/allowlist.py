@@ -95,6 +95,12 @@ _TABLE: dict[tuple[str, str], str] = {
         "_rebuild_wrapper_subclass",
         "torch tensor rebuilder",
     ),
+    **_many(
+        "torch.jit._pickle",
+        "build_intlist build_tensorlist build_doublelist build_boollist build_complexlist "
+        "restore_type_tag",
+        "TorchScript list/type-tag rebuilder (builds a list from its argument)",
+    ),
     ("torch._tensor", "_rebuild_from_type"): "torch tensor subclass rebuilder",
     ("torch._tensor", "_rebuild_from_type_v2"): "torch tensor subclass rebuilder",
     ("torch.serialization", "_get_layout"): "torch layout lookup by name",
@@ -301,6 +307,10 @@ def allowlist_reason(module: str, name: str) -> str | None:
     found = _TABLE.get((mod, name)) or _generated().get((mod, name))
     if found is not None:
         return found
+    if mod == "__torch__" or mod.startswith("__torch__."):
+        # TorchScript classes: the loader binds them to the archive's own compiled code/
+        # (reported separately); Python's unpickler has no such module and cannot import it.
+        return "TorchScript class defined by the archive's code (listed as MT-ARC-011)"
     if name.startswith("__pyx_unpickle_") and mod.startswith(_PYX_PACKAGES):
         return "Cython-generated unpickle helper of an extension type"
     if mod == "numpy.dtypes" and name.endswith("DType") and name.isidentifier():
