@@ -8,15 +8,15 @@ same function, one level deeper, under the shared expansion budget.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 
 from modeltrust._inventory.formats import Format
 from modeltrust._inventory.sniff import sniff
 from modeltrust._report.model import Coverage, FileEntry
 from modeltrust._scanners import common
-from modeltrust._scanners.interface import ScanContext
+from modeltrust._scanners.interface import Result, ScanContext
 from modeltrust._scanners.registry import scanner_for
+from modeltrust._source import rules as source_rules
 from modeltrust._source.interface import Artifact, Buffer, ExpansionBudget, Limits
 from modeltrust.findings import Finding
 from modeltrust.rules import finding
@@ -55,8 +55,6 @@ def _analyse(
         with artifact.open() as data:
             _analyse_open(artifact, data, limits, budget, digests, out)
     except OSError as exc:
-        from modeltrust._source import rules as source_rules
-
         out.findings.append(finding(source_rules.UNREADABLE, artifact.path, f"cannot read: {exc}"))
         out.entries.append(
             FileEntry(artifact.path, artifact.size, "unknown", Coverage.NOT_ANALYSED,
@@ -87,7 +85,6 @@ def _analyse_open(
         _analyse(member, limits, budget, digests, out)
 
     ctx = ScanContext(limits=limits, budget=budget, scan_child=child)
-    start = time.monotonic()
     try:
         result = scanner.scan(artifact, data, sniffed.format, ctx)
     except Exception as exc:  # noqa: BLE001 - a crash on hostile input becomes a finding
@@ -95,10 +92,7 @@ def _analyse_open(
             finding(common.INTERNAL_ERROR, artifact.path,
                     f"{scanner.name} scanner raised {type(exc).__name__}: {exc}")
         )
-        from modeltrust._scanners.interface import Result
-
         result = Result.partial(f"scanner error: {type(exc).__name__}")
-    _ = start
     fmt = result.format or sniffed.format
     out.findings.extend(ctx.findings)
     out.entries.append(

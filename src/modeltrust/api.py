@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from modeltrust._engine import Outcome, analyse
@@ -101,6 +100,8 @@ def _run(
             if progress:
                 progress(i, total, art.path)
         return
+    from concurrent.futures import ProcessPoolExecutor  # only large scans pay for the import
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(analyse, art, limits, digests) for art in artifacts]
         for i, (art, fut) in enumerate(zip(artifacts, futures, strict=True), 1):

@@ -16,20 +16,15 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from modeltrust._report.console import clean, plain_console, strip_trailing
 from modeltrust.errors import Error
+
+if TYPE_CHECKING:  # rich is imported only when a console or progress bar is needed
+    from rich.console import Console
+    from rich.progress import TaskID
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -59,6 +54,10 @@ def stdout_console() -> Iterator[Console]:
     Plain output is collected and written once at the end without rich's trailing padding,
     so that piped output is exactly what ``--output`` would have written.
     """
+    from rich.console import Console
+
+    from modeltrust._report.console import plain_console, strip_trailing
+
     if sys.stdout.isatty():
         yield Console(highlight=False, markup=False, emoji=False)
         return
@@ -98,6 +97,8 @@ def note(message: str) -> None:
 
 def report_error(exc: Error, *, verbose: bool) -> None:
     """Print ``modeltrust: error: ...`` as one line; the traceback first when verbose."""
+    from modeltrust._report.console import clean
+
     if verbose:
         click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
     line = " ".join(clean(exc.diagnostics()).split())
@@ -117,6 +118,17 @@ def scan_progress(
     if not enabled:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from modeltrust._report.console import clean
+
     progress = Progress(
         TextColumn("scanning"),
         BarColumn(),

@@ -22,7 +22,6 @@ from modeltrust._cli.output import (
     scan_progress,
     stdout_console,
 )
-from modeltrust._report import console
 from modeltrust._report.interface import OutputFormat, render
 from modeltrust._report.model import Report
 
@@ -65,6 +64,8 @@ def emit(report: Report, fmt: OutputFormat, output: str | None, opts: ScanOption
                  f"(verdict: {report.verdict}, {len(report.findings)} findings)")
         return
     if fmt is OutputFormat.CONSOLE:
+        from modeltrust._report import console
+
         with stdout_console() as out:
             console.print_report(report, out, verbose=opts.verbose, quiet=opts.quiet)
     else:

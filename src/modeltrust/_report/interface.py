@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 from typing import assert_never
 
-from modeltrust._report import console, json, sarif
 from modeltrust._report.model import Report
 
 
@@ -29,10 +28,17 @@ def render(
     ``verbose`` and ``quiet`` only change the console format: machine formats always
     carry everything.
     """
+    # Renderers are imported on demand: rich costs tens of milliseconds to import.
     if fmt is OutputFormat.CONSOLE:
+        from modeltrust._report import console
+
         return console.render(report, verbose=verbose, quiet=quiet)
     if fmt is OutputFormat.JSON:
+        from modeltrust._report import json
+
         return json.render(report)
     if fmt is OutputFormat.SARIF:
+        from modeltrust._report import sarif
+
         return sarif.render(report)
     assert_never(fmt)

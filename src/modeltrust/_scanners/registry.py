@@ -6,7 +6,6 @@ Importing this module registers every built-in rule.
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
 
 from modeltrust._inventory.formats import Format
 from modeltrust._scanners import common  # noqa: F401  (registers pipeline rules)
@@ -26,9 +25,17 @@ BUILTIN: tuple[type[Scanner], ...] = (
 
 
 @cache
-def scanners() -> tuple[Scanner, ...]:
-    """Instances of every scanner: built-ins first, then plugins."""
-    found: list[Scanner] = [cls() for cls in BUILTIN]
+def builtin_scanners() -> tuple[Scanner, ...]:
+    """One instance of every built-in scanner."""
+    return tuple(cls() for cls in BUILTIN)
+
+
+@cache
+def plugin_scanners() -> tuple[Scanner, ...]:
+    """Scanners from installed plugins, sorted by entry-point name (read on first need)."""
+    from importlib.metadata import entry_points
+
+    found: list[Scanner] = []
     for ep in sorted(entry_points(group="modeltrust.scanners"), key=lambda e: e.name):
         cls = ep.load()
         if isinstance(cls, type) and issubclass(cls, Scanner):
@@ -36,9 +43,15 @@ def scanners() -> tuple[Scanner, ...]:
     return tuple(found)
 
 
+def scanners() -> tuple[Scanner, ...]:
+    """Every scanner: built-ins first, then plugins."""
+    return builtin_scanners() + plugin_scanners()
+
+
 def scanner_for(fmt: Format) -> Scanner | None:
-    """The first scanner that takes ``fmt``, or None."""
-    for s in scanners():
-        if fmt in s.formats:
-            return s
+    """The built-in scanner for ``fmt``, else the first plugin that takes it, else None."""
+    for group in (builtin_scanners, plugin_scanners):
+        for s in group():
+            if fmt in s.formats:
+                return s
     return None
