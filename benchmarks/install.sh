@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create the benchmark venv(s) for `make bench`: modeltrust plus the anchors in requirements.txt.
 #
-# usage: bash benchmarks/install.sh PYTHON VENV
+# usage: bash benchmarks/install.sh PYTHON VENV [REQUIREMENTS]
 #
 # All anchors go into VENV with modeltrust when pip can resolve them together. If it cannot,
 # each anchor gets its own VENV-<name>. An anchor that does not install at all is recorded in
@@ -11,7 +11,7 @@ set -euo pipefail
 
 python=$1
 venv=$2
-reqs=benchmarks/requirements.txt
+reqs=${3:-benchmarks/requirements.txt}
 
 mkvenv() { test -x "$1/bin/python" || "$python" -m venv "$1"; }
 pip() { "$1/bin/python" -m pip install --quiet "${@:2}"; }
@@ -32,10 +32,12 @@ pip "$venv" -e '.[archives]'  # restore modeltrust's own dependency versions
 for req in "${anchors[@]}"; do
   name=${req%%[=<>~!; ]*}
   log="$venv/install-$name.log"
-  if mkvenv "$venv-$name" && pip "$venv-$name" "$req" >"$log" 2>&1; then
+  # numpy: picklescan needs it for .npy files and only imports it when it meets one
+  if mkvenv "$venv-$name" && pip "$venv-$name" "$req" numpy >"$log" 2>&1; then
     echo "installed $req into $venv-$name"
   else
-    { echo "pip install $req failed:"; tail -n 5 "$log"; } >"$venv/unavailable-$name.txt"
+    { echo "pip install $req failed:"; grep -E '^ERROR' "$log" | tail -n 3 || tail -n 3 "$log"; } \
+      >"$venv/unavailable-$name.txt"
     echo "warning: $name is not available (see $log)" >&2
   fi
 done

@@ -205,6 +205,17 @@ def _read_end(log: Path, size: int = 64 * 1024) -> str:
         return f.read().decode("utf-8", errors="replace")
 
 
+def _crashed(log: Path) -> bool:
+    """True when the output ends with an uncaught Python exception."""
+    text = _read_end(log)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return (
+        "Traceback (most recent call last)" in text
+        and bool(lines)
+        and re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b", lines[-1]) is not None
+    )
+
+
 def _tail(log: Path, lines: int = 4) -> list[str]:
     text = ANSI.sub("", _read_end(log))
     kept = [
@@ -239,13 +250,15 @@ def measure(
             result.status, result.detail = "failed", f"{why} (see {log.relative_to(ROOT)})"
             break
         meaning, completed = tool.exit_codes.get(run.exit_code, ("unexpected exit code", False))
+        if run.exit_code and _crashed(log):
+            meaning, completed = "crashed with a Python traceback", False
         result.detail = f"exit {run.exit_code} ({meaning})"
         if completed and tool.json_report and not _valid_json(report):
             meaning, completed = "no valid JSON report written", False
             result.detail = f"exit {run.exit_code} ({meaning})"
         if not completed:
             result.status = "failed"
-            if "Traceback (most recent call last)" in _read_end(log):
+            if "Traceback (most recent call last)" in _read_end(log) and not _crashed(log):
                 result.detail += "; Python traceback in output"
             break
         if sum(r.wall_s for r in result.runs) + run.wall_s > BUDGET_S:
@@ -557,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{tool.name}: not available: {reason}")
             continue
         exes[tool.name] = exe
-        tools[tool.name] = {"version": tool_version(tool, exe), "path": str(exe)}
+        shown = exe.relative_to(ROOT) if exe.is_relative_to(ROOT) else exe
+        tools[tool.name] = {"version": tool_version(tool, exe), "path": str(shown)}
         print(f"{tool.name} {tools[tool.name]['version']}: {exe}")
 
     results: list[Result] = []

@@ -97,7 +97,7 @@ def _analyse_open(
     out.findings.extend(ctx.findings)
     out.entries.append(
         FileEntry(artifact.path, artifact.size, fmt.value, result.coverage, result.reason,
-                  result.detail or sniffed.detail, digest)
+                  result.detail or sniffed.detail, digest, tuple(sorted(result.properties)))
     )
 
 

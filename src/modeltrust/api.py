@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 
 from modeltrust._engine import Outcome, analyse
-from modeltrust._report.model import Report
+from modeltrust._report.model import FileEntry, Report
 from modeltrust._source.interface import Artifact, Limits
 from modeltrust._source.local import collect
 from modeltrust.errors import UsageError
-from modeltrust.findings import Severity
+from modeltrust.findings import Finding, Severity
 
 ProgressCallback = Callable[[int, int, str], None]
 """Called as ``progress(done, total, path)`` after each top-level file is analysed."""
@@ -64,7 +65,22 @@ def scan(
     for outcome in _run(collected.artifacts, lim, digests, jobs, progress):
         entries.extend(outcome.entries)
         findings.extend(outcome.findings)
+    findings.extend(_repository_checks(collected.folders, entries, lim))
     return Report.build(targets, entries, findings, severity)
+
+
+def _repository_checks(
+    folders: list[tuple[Path, str]], entries: list[FileEntry], limits: Limits
+) -> list[Finding]:
+    """Cross-file rules (shards, duplicated weights, remote code) per scanned folder."""
+    from modeltrust._scanners.repository import scan_repository
+
+    found: list[Finding] = []
+    for folder, shown in folders:
+        prefix = "" if shown in (".", "") else f"{shown}/"
+        mine = [e for e in entries if e.path.startswith(prefix) or not prefix]
+        found.extend(scan_repository(folder, shown, mine, limits))
+    return found
 
 
 def _targets(path: object) -> list[str]:

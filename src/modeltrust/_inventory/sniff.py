@@ -19,6 +19,19 @@ _PICKLE_EXTS = frozenset(
      ".sav", ".model", ".npy", ".mar", ".dill", ".cloudpkl", ".pck"}
 )
 _TEXT_SAMPLE = 4096
+_TEXT_BY_EXT = {
+    ".py": Format.PYTHON,
+    ".jinja": Format.TEMPLATE,
+    ".jinja2": Format.TEMPLATE,
+    ".j2": Format.TEMPLATE,
+    ".template": Format.TEMPLATE,
+    ".tmpl": Format.TEMPLATE,
+    ".yaml": Format.YAML,
+    ".yml": Format.YAML,
+    ".pbtxt": Format.TF_PBTXT,
+}
+_PROTOBUF_BY_EXT = {".onnx": Format.ONNX, ".pb": Format.TF_PROTOBUF, ".meta": Format.TF_PROTOBUF}
+_ONNX_SECOND_TAGS = frozenset({0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72})
 _PICKLE_PROBE_OPS = 64
 _VALID_OPCODES = frozenset(op.code.encode("latin-1") for op in pickletools.opcodes)
 
@@ -46,7 +59,13 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
         return Sniffed(Format.ZIP, "zip archive (data before the first member)")
     text = _text_kind(head, data)
     if text is not None:
+        refined = _TEXT_BY_EXT.get(ext)
+        if refined is not None and text.format is Format.TEXT:
+            return Sniffed(refined, f"{refined.value} source")
         return text
+    proto = _protobuf_kind(head, ext)
+    if proto is not None:
+        return proto
     if ext in _PICKLE_EXTS:
         return Sniffed(Format.PICKLE, f"undecodable bytes in a {ext} file")
     return Sniffed(Format.UNKNOWN, _describe_unknown(head))
@@ -67,6 +86,8 @@ def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
         return Sniffed(Format.XZ, "xz stream")
     if head.startswith(b"GGUF"):
         return Sniffed(Format.GGUF, "GGUF model")
+    if len(head) >= 8 and head[4:8] == b"TFL3":
+        return Sniffed(Format.TFLITE, "TFLite flatbuffer")
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return Sniffed(Format.HDF5, "HDF5 file")
     if len(data) > 262 and bytes(data[257:262]) == b"ustar":
@@ -81,6 +102,22 @@ def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
         return Sniffed(Format.ZLIB, "zlib stream")
     if head.startswith(b"\x5d\x00\x00") and len(head) >= 13:
         return Sniffed(Format.LZMA, "lzma stream")
+    return None
+
+
+def _protobuf_kind(head: bytes, ext: str) -> Sniffed | None:
+    """ONNX and TensorFlow protobufs have no magic: a valid leading tag plus the name."""
+    if len(head) < 4 or head[0] != 0x08:
+        return None
+    by_ext = _PROTOBUF_BY_EXT.get(ext)
+    if by_ext is not None:
+        return Sniffed(by_ext, f"{by_ext.value} protobuf")
+    # ONNX ModelProto: ir_version (3..15) then producer/graph/opset fields.
+    if 3 <= head[1] <= 15 and head[2] in _ONNX_SECOND_TAGS:
+        return Sniffed(Format.ONNX, "ONNX model (protobuf)")
+    # SavedModel: saved_model_schema_version = 1, then meta_graphs.
+    if head[1] == 1 and head[2] == 0x12:
+        return Sniffed(Format.TF_PROTOBUF, "TensorFlow SavedModel (protobuf)")
     return None
 
 

@@ -35,6 +35,8 @@ class FileEntry:
     reason: str = ""
     detail: str = ""
     sha256: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+    """Facts a scanner read from the file (e.g. GGUF ``general.architecture``), sorted."""
 
     def to_dict(self) -> dict[str, object]:
         """JSON form (stable keys, optional keys omitted when empty)."""
@@ -50,6 +52,8 @@ class FileEntry:
             out["detail"] = self.detail
         if self.sha256:
             out["sha256"] = self.sha256
+        if self.properties:
+            out["properties"] = dict(self.properties)
         return out
 
 

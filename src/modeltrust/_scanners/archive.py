@@ -231,7 +231,7 @@ class _Members:
 
 
 def classify_zip(names: list[str]) -> Format:
-    """PyTorch checkpoint, TorchScript, ``.npz`` or plain zip, from member names alone."""
+    """PyTorch checkpoint, TorchScript, ``.npz``, Keras v3 or plain zip, from member names."""
     files = [n for n in names if not n.endswith("/")]
     if any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in files) and any(
         "/code/" in n or n.startswith("code/") for n in files
@@ -241,6 +241,10 @@ def classify_zip(names: list[str]) -> Format:
         return Format.TORCH_ZIP
     if files and all(n.endswith(".npy") for n in files):
         return Format.NUMPY_NPZ
+    if "config.json" in files and ("metadata.json" in files or any(
+        n.startswith("model.weights.") for n in files
+    )):
+        return Format.KERAS
     return Format.ZIP
 
 
@@ -271,7 +275,7 @@ def _scan_zip(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
             continue
         _read_zip_member(book, data, m, torch)
     what = {Format.TORCH_ZIP: "PyTorch checkpoint", Format.TORCHSCRIPT: "TorchScript archive",
-            Format.NUMPY_NPZ: "numpy .npz"}.get(fmt, "zip")
+            Format.NUMPY_NPZ: "numpy .npz", Format.KERAS: "Keras v3 model"}.get(fmt, "zip")
     if listing.recovered:
         what += " (recovered from local headers)"
     return book.result(fmt, what)

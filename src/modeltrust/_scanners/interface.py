@@ -28,6 +28,8 @@ class Result:
     detail: str = ""
     format: Format | None = None
     """A more precise format than the sniffer's (e.g. ``pytorch-zip`` for a zip)."""
+    properties: tuple[tuple[str, str], ...] = ()
+    """Facts later stages use (GGUF architecture, licence, base model...), sorted by key."""
 
     @staticmethod
     def partial(reason: str, detail: str = "", format: Format | None = None) -> Result:

@@ -28,6 +28,8 @@ class Collected:
     artifacts: list[Artifact] = field(default_factory=list)
     entries: list[FileEntry] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    folders: list[tuple[Path, str]] = field(default_factory=list)
+    """Folder targets (real path, displayed path) for repository-level checks."""
 
 
 def collect(targets: list[str], exclude: list[str], max_file_size: int) -> Collected:
@@ -45,6 +47,7 @@ def collect(targets: list[str], exclude: list[str], max_file_size: int) -> Colle
             if not os.access(path, os.R_OK | os.X_OK):
                 raise SourceError(target, "folder is not readable")
             _walk(path, shown, exclude, max_file_size, out, seen)
+            out.folders.append((path, shown))
         elif stat.S_ISREG(st.st_mode):
             if not os.access(path, os.R_OK):
                 raise SourceError(target, "file is not readable")
