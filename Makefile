@@ -72,6 +72,9 @@ $(BENCH_VENV)/.stamp: pyproject.toml benchmarks/requirements.txt benchmarks/inst
 	@touch $@
 
 bench: $(BENCH_VENV)/.stamp
+	@# modeltrust is installed like a user would have it (a built wheel, bytecode compiled),
+	@# re-installed on every run so the numbers are for the code in this tree.
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall . 2>&1 | $(PIP_QUIET)
 	$(BENCH_VENV)/bin/python benchmarks/generate.py
 	$(BENCH_VENV)/bin/python benchmarks/run.py --venv $(BENCH_VENV)
 

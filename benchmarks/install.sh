@@ -18,7 +18,7 @@ pip() { "$1/bin/python" -m pip install --quiet "${@:2}"; }
 
 mkvenv "$venv"
 echo "installing modeltrust into $venv"
-pip "$venv" -e '.[archives]'
+pip "$venv" '.[archives,formats]'
 rm -f "$venv"/unavailable-*.txt
 
 mapfile -t anchors < <(grep -Ev '^[[:space:]]*(#|$)' "$reqs")
@@ -28,7 +28,7 @@ if pip "$venv" "${anchors[@]}" && "$venv/bin/python" -m pip check; then
 fi
 
 echo "anchors do not install cleanly together; one venv per anchor instead" >&2
-pip "$venv" -e '.[archives]'  # restore modeltrust's own dependency versions
+pip "$venv" '.[archives,formats]'  # restore modeltrust's own dependency versions
 for req in "${anchors[@]}"; do
   name=${req%%[=<>~!; ]*}
   log="$venv/install-$name.log"

@@ -550,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
 
     LOGS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    # Every tool runs as installed, with its bytecode cache: a shell that forbids writing
+    # bytecode would make each run recompile the tools installed from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env.update(
         PROMPTFOO_DISABLE_TELEMETRY="1",  # modelaudit

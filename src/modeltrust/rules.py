@@ -48,8 +48,10 @@ def all_rules() -> Iterator[Rule]:
 
 
 def _load_builtin() -> None:
-    # Importing the scanner list registers every built-in rule.
-    from modeltrust._scanners import registry  # noqa: F401
+    # Importing every built-in scanner registers every built-in rule.
+    from modeltrust._scanners import registry
+
+    registry.load_all()
 
 
 def finding(
