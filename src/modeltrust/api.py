@@ -124,3 +124,226 @@ def _run(
             yield fut.result()
             if progress:
                 progress(i, total, art.path)
+
+
+# ------------------------------------------------------------------- integrity (OMS v1.0)
+from typing import TYPE_CHECKING  # noqa: E402 - kept with the functions that use it
+
+if TYPE_CHECKING:
+    from modeltrust._integrity.signing import SignResult
+    from modeltrust._integrity.verifying import VerificationResult
+
+
+def sign(
+    model: str | os.PathLike[str],
+    *,
+    key: str | os.PathLike[str] | None = None,
+    password: bytes | None = None,
+    cert: str | os.PathLike[str] | None = None,
+    chain: Iterable[str | os.PathLike[str]] = (),
+    sigstore: bool = False,
+    identity_token: str | None = None,
+    signature: str | os.PathLike[str] | None = None,
+    ignore: Iterable[str] = (),
+    hash_type: str = "sha256",
+    serialization: str = "files",
+    shard_size: int | None = None,
+    allow_symlinks: bool = False,
+    tensors: bool = True,
+) -> SignResult:
+    """Sign a model as an OpenSSF Model Signing (OMS v1.0) bundle.
+
+    Args:
+        model: folder or single file to sign.
+        key: PEM EC private key (key method); with ``cert`` (and ``chain``) the
+            certificate method.
+        password: password of an encrypted private key.
+        cert: PEM signing certificate matching ``key``.
+        chain: PEM CA certificates written after the leaf.
+        sigstore: sign keyless through Sigstore instead (network, ``modeltrust[sigstore]``).
+        identity_token: OIDC token for keyless signing.
+        signature: where to write the bundle (default ``MODEL/model.sig`` or ``FILE.sig``).
+        ignore: paths inside the model to leave out.
+        hash_type: ``sha256``, ``blake2b`` or ``blake3``.
+        serialization: ``files`` or ``shards``.
+        shard_size: bytes per shard (default 10^9).
+        allow_symlinks: follow symbolic links (recorded in the signature).
+        tensors: also write the signed per-tensor statement (``SIG.tensors.json``).
+
+    Raises:
+        UsageError: contradictory options.
+        IntegrityError: unusable key material or a model that cannot be enumerated safely.
+    """
+    from pathlib import Path as _Path
+
+    from modeltrust._integrity import methods
+    from modeltrust._integrity.signing import sign_model
+
+    if sigstore == (key is not None):
+        raise UsageError("give exactly one of key=... or sigstore=True")
+    signer: methods.Signer | methods.SigstoreSigner
+    if sigstore:
+        signer = methods.SigstoreSigner(identity_token=identity_token)
+    else:
+        assert key is not None
+        signer = methods.Signer(_Path(key), password=password,
+                                cert=_Path(cert) if cert is not None else None,
+                                chain=tuple(_Path(c) for c in chain))
+    return sign_model(_Path(model), signer,
+                      signature=_Path(signature) if signature is not None else None,
+                      ignore=list(ignore), hash_type=hash_type, method=serialization,
+                      shard_size=shard_size, allow_symlinks=allow_symlinks, tensors=tensors)
+
+
+def verify(
+    model: str | os.PathLike[str],
+    *,
+    signature: str | os.PathLike[str] | None = None,
+    key: str | os.PathLike[str] | None = None,
+    cert_chain: Iterable[str | os.PathLike[str]] = (),
+    identity: str | None = None,
+    issuer: str | None = None,
+    ignore_unsigned_files: bool = False,
+    tensors: bool = True,
+) -> VerificationResult:
+    """Verify a model against its OMS bundle; ``result.verified`` is the verdict.
+
+    Give exactly one trust: ``key`` (PEM public key), ``cert_chain`` (PEM CA certificates)
+    or ``identity`` + ``issuer`` (Sigstore keyless). Malformed bundles, wrong keys and
+    changed files give ``verified=False`` with ``reason`` and the lists of missing, extra
+    and changed files; they never raise.
+
+    Raises:
+        UsageError: no trust, or several, or no signature found.
+    """
+    from pathlib import Path as _Path
+
+    from modeltrust._integrity.methods import Trust
+    from modeltrust._integrity.verifying import find_signature, verify_model
+
+    root = _Path(model)
+    sig = _Path(signature) if signature is not None else find_signature(root)
+    if sig is None:
+        raise UsageError(f"no signature given and none found next to {model}")
+    trust = Trust(public_key=_Path(key) if key is not None else None,
+                  cert_chain=tuple(_Path(c) for c in cert_chain), identity=identity,
+                  issuer=issuer)
+    return verify_model(root, sig, trust, ignore_unsigned=ignore_unsigned_files,
+                        tensors=tensors)
+
+
+def digest(
+    model: str | os.PathLike[str],
+    *,
+    hash_type: str = "sha256",
+    serialization: str = "files",
+    shard_size: int | None = None,
+    ignore: Iterable[str] = (),
+) -> str:
+    """The model's OMS root digest, ``sha256:<hex>``: its identity in reports and registries."""
+    from pathlib import Path as _Path
+
+    from modeltrust._integrity.signing import digest_model
+
+    return digest_model(_Path(model), hash_type=hash_type, method=serialization,
+                        shard_size=shard_size, ignore=list(ignore))
+
+
+# ------------------------------------------------------------------ openness (OSAID, MOF)
+import typing as _typing  # noqa: E402 - kept with the function that uses it
+
+if _typing.TYPE_CHECKING:
+    from modeltrust._assess.report import OpennessReport
+
+
+def openness(
+    path: str | os.PathLike[str],
+    *,
+    fail_on: Severity | str = Severity.HIGH,
+) -> OpennessReport:
+    """Assess how open a model is, offline: licence, OSAID 1.0, MOF 1.0, data, lineage.
+
+    Reads the model card, licence texts, dataset cards and adapter/GGUF metadata of a
+    folder, Hugging Face cache repository (``models--org--name``) or single file; the
+    weights are never loaded. Needs the ``openness`` extra (PyYAML, license-expression).
+
+    Args:
+        path: the model folder, hub cache repository folder or file.
+        fail_on: the severity at or above which ``report.failed`` is true.
+
+    Raises:
+        SourceError: the target does not exist or cannot be read.
+        UsageError: an option is invalid.
+    """
+    from modeltrust._assess.openness import assess
+
+    return assess(os.fspath(path), _severity(fail_on))
+
+
+if TYPE_CHECKING:
+    from modeltrust._forensics.inspect import InspectionReport
+    from modeltrust._forensics.report import ComparisonReport
+
+
+def compare(
+    base: str | os.PathLike[str],
+    derived: str | os.PathLike[str],
+    *,
+    fail_on: Severity | str = Severity.HIGH,
+    svd: bool = True,
+    progress: ProgressCallback | None = None,
+) -> ComparisonReport:
+    """Tell what was done to DERIVED's weights relative to BASE's.
+
+    Verdicts: ``identical``, ``reserialized``, ``quantized``, ``lora_merge``,
+    ``abliteration``, ``fine_tune``, ``pruned``, ``tampered_tensors``, ``unrelated``; each
+    with a confidence and evidence, plus per-tensor statistics (see ``docs/compare.md``).
+    Weights are read as data (safetensors, PyTorch zip checkpoints that scan clean, GGUF).
+
+    Args:
+        base: the model DERIVED claims to come from (file or folder).
+        derived: the model to examine.
+        fail_on: the severity at or above which ``report.failed`` is true.
+        svd: run the singular value analysis (needed for abliteration and LoRA verdicts).
+        progress: optional callback ``(done, total, tensor_name)``.
+
+    Raises:
+        SourceError: a model does not exist.
+        UsageError: an option is invalid, or numpy is not installed.
+        Error: a model holds no weights, or a pickle that did not scan clean.
+    """
+    _need_numpy()
+    from modeltrust._forensics.engine import run_compare
+
+    return run_compare(base, derived, svd=svd, fail_on=_severity(fail_on), progress=progress)
+
+
+def inspect(
+    model: str | os.PathLike[str],
+    *,
+    fail_on: Severity | str = Severity.HIGH,
+    progress: ProgressCallback | None = None,
+) -> InspectionReport:
+    """Look for the abliteration signature in one model, without a base.
+
+    Args:
+        model: file or folder.
+        fail_on: the severity at or above which ``report.failed`` is true.
+        progress: optional callback ``(done, total, tensor_name)``.
+
+    Raises:
+        SourceError: the model does not exist.
+        UsageError: numpy is not installed.
+        Error: the model holds no weights, or a pickle that did not scan clean.
+    """
+    _need_numpy()
+    from modeltrust._forensics.inspect import run_inspect
+
+    return run_inspect(model, fail_on=_severity(fail_on), progress=progress)
+
+
+def _need_numpy() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("numpy") is None:
+        raise UsageError("weight forensics needs numpy: pip install 'modeltrust[forensics]'")

@@ -47,11 +47,23 @@ def all_rules() -> Iterator[Rule]:
         yield _REGISTRY[key]
 
 
+_RULE_MODULES = (
+    "modeltrust._integrity.rules",
+    "modeltrust._assess.rules",
+    "modeltrust._forensics.rules",
+)
+"""Rule declarations of the stages that are not scanners (signing, openness, forensics)."""
+
+
 def _load_builtin() -> None:
-    # Importing every built-in scanner registers every built-in rule.
+    # Importing every built-in scanner and stage registers every built-in rule.
+    import importlib
+
     from modeltrust._scanners import registry
 
     registry.load_all()
+    for module in _RULE_MODULES:
+        importlib.import_module(module)
 
 
 def finding(

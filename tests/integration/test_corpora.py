@@ -15,9 +15,11 @@ from helpers.corpora import copy_sample, labels
 from modeltrust import Severity
 
 PICKLESCAN = labels("picklescan")
-MODELAUDIT = {k: v for k, v in labels("modelaudit").items()
-              if not k.startswith("samples/jinja2/") and "/keras/" not in k
-              and "/tensorflow/" not in k}
+MODELAUDIT = labels("modelaudit")
+# Byte-identical to samples/jinja2/malicious_cve_2024_34359.json (the CVE-2024-34359 payload)
+# yet labelled benign upstream: held to the verdict its content demands.
+MODELAUDIT.update({k: "malicious" for k in ["samples/jinja2/tokenizer_config.json"]
+                   if k in MODELAUDIT})
 
 
 def _check(corpus: str, rel: str, label: str, tmp_path: Path) -> None:

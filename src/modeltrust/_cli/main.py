@@ -22,6 +22,12 @@ COMMANDS = {
     "scan": ("modeltrust._cli.scan", "scan_command"),
     "rules": ("modeltrust._cli.rules", "rules_command"),
     "audit": ("modeltrust._cli.audit", "audit_command"),
+    "compare": ("modeltrust._cli.compare", "compare_command"),
+    "inspect": ("modeltrust._cli.inspect", "inspect_command"),
+    "sign": ("modeltrust._cli.sign", "sign_command"),
+    "verify": ("modeltrust._cli.verify", "verify_command"),
+    "digest": ("modeltrust._cli.digest", "digest_command"),
+    "openness": ("modeltrust._cli.openness", "openness_command"),
 }
 
 MAIN_EPILOG = f"""{EXIT_CODES_HELP}

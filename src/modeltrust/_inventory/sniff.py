@@ -53,8 +53,18 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     found = _by_magic(head, data)
     if found is not None:
         return found
+    source = _TEXT_BY_EXT.get(ext)
+    if source is not None:  # imported or rendered, never unpickled: text wins over pickle
+        text = _text_kind(head, data)
+        if text is not None and text.format is Format.TEXT:
+            return Sniffed(source, f"{source.value} source")
+    if ext in _PROTOBUF_BY_EXT and ext != ".onnx" and _is_protobuf(data):
+        fmt = _PROTOBUF_BY_EXT[ext]
+        return Sniffed(fmt, f"{fmt.value} protobuf")
     if _looks_like_pickle(data, ext in _PICKLE_EXTS):
         return Sniffed(Format.PICKLE, _pickle_detail(head))
+    if ext == ".safetensors":
+        return Sniffed(Format.SAFETENSORS, "safetensors by name (header not recognised)")
     if _has_zip_end(data):
         return Sniffed(Format.ZIP, "zip archive (data before the first member)")
     text = _text_kind(head, data)
@@ -90,6 +100,9 @@ def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
         return Sniffed(Format.TFLITE, "TFLite flatbuffer")
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return Sniffed(Format.HDF5, "HDF5 file")
+    block = _hdf5_userblock(data)
+    if block:
+        return Sniffed(Format.HDF5, f"HDF5 file after a {block}-byte user block")
     if len(data) > 262 and bytes(data[257:262]) == b"ustar":
         return Sniffed(Format.TAR, "tar archive")
     if _is_safetensors(head, len(data)):
@@ -121,11 +134,33 @@ def _protobuf_kind(head: bytes, ext: str) -> Sniffed | None:
     return None
 
 
+def _is_protobuf(data: Buffer) -> bool:
+    """The top level of the file decodes as protobuf fields (protobufs have no magic)."""
+    from modeltrust._scanners._protobuf import Budget, LimitError, is_message
+
+    if len(data) < 2:
+        return False
+    try:
+        return is_message(data, 0, len(data), Budget(fields=100_000))
+    except LimitError:
+        return True
+
+
+def _hdf5_userblock(data: Buffer) -> int:
+    """Offset of an HDF5 signature after a user block (512, 1024, 2048 ... bytes), or 0."""
+    offset = 512
+    while offset + 8 <= len(data):
+        if bytes(data[offset : offset + 8]) == b"\x89HDF\r\n\x1a\n":
+            return offset
+        offset *= 2
+    return 0
+
+
 def _is_safetensors(head: bytes, size: int) -> bool:
     if len(head) < 10:
         return False
     hlen = int.from_bytes(head[:8], "little")
-    return 2 <= hlen <= size - 8 and head[8:9] == b"{"
+    return 2 <= hlen <= size - 8 and head[8:].lstrip(b" \t\r\n")[:1] == b"{"
 
 
 def _has_zip_end(data: Buffer) -> bool:

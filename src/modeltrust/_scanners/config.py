@@ -1,18 +1,421 @@
-"""STUB: being written."""
+"""Model configuration files (JSON, YAML): chat templates, remote code, Keras model configs.
+
+A model's JSON and YAML files decide what code a loader runs: ``auto_map`` entries make
+``transformers`` import Python from the repository (or from *another* repository, with
+``org/repo--module.Class``) under ``trust_remote_code``, chat templates are rendered on every
+request, and a Keras ``config.json`` names the classes to rebuild. Files are parsed with
+``json.loads`` (duplicate keys noticed) and ``yaml.safe_load`` only, within size, depth and
+node bounds; nothing they name is imported.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
 from modeltrust._inventory.formats import Format
+from modeltrust._report.model import Coverage
+from modeltrust._scanners import common
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
-from modeltrust._source.interface import Artifact, Buffer
+from modeltrust._source.interface import MEMBER_SEP, Artifact, Buffer
+from modeltrust.findings import Location, Severity
+from modeltrust.rules import finding, rule
+
+LOCAL_CODE = rule(
+    "MT-CFG-001", "Config requires trust_remote_code (code in the repository)", Severity.INFO,
+    """
+    An ``auto_map`` (or ``custom_pipelines``) entry names a class in a Python file of the
+    model repository. ``transformers`` imports that file when the model is loaded with
+    ``trust_remote_code=True``. The referenced files are recorded so the repository pass can
+    check they exist; the code scanner analyses them.
+    """,
+    fix="Review the referenced Python files before passing trust_remote_code=True, and pin "
+        "the revision you reviewed.",
+    cwe=94,
+)
+REMOTE_CODE = rule(
+    "MT-CFG-002", "Config loads code from another repository", Severity.HIGH,
+    """
+    A class reference of the form ``org/repo--module.Class`` (in ``auto_map``,
+    ``custom_pipelines``, ``tokenizer_class`` or ``processor_class``) makes ``transformers``
+    download and run Python from a different repository, which this scan did not see and
+    whose owner can change it at any time.
+    """,
+    fix="Do not load with trust_remote_code; vendor and review the code, or use a model "
+        "whose code lives in its own repository at a pinned revision.",
+    cwe=829,
+)
+TRUST_FLAG = rule(
+    "MT-CFG-003", "Config turns on trust_remote_code", Severity.MEDIUM,
+    """
+    The configuration sets ``trust_remote_code: true``, so tools that honour it import and
+    run Python shipped with (or referenced by) the model without asking.
+    """,
+    fix="Remove the flag; let the user opt in explicitly after reviewing the code.",
+    cwe=94,
+)
+DUPLICATE_KEYS = rule(
+    "MT-CFG-004", "Config has duplicate keys", Severity.LOW,
+    """
+    A JSON object repeats a key. Python keeps the last value, other parsers the first, so a
+    scanner and a loader can see different settings. Medium for keys that decide what runs
+    (chat templates, auto_map, trust_remote_code).
+    """,
+    fix="Remove the duplicate keys.",
+)
+BAD_CONFIG = rule(
+    "MT-CFG-005", "Config file does not parse", Severity.MEDIUM,
+    """
+    A file named like a configuration is not valid JSON/YAML (truncated, invalid syntax,
+    bad encoding). Loaders reject it or read it differently; it was not analysed. Low for
+    files that are not one of the well-known model configuration names.
+    """,
+    fix="Download the file again and compare its digest with the publisher's.",
+)
+TOO_COMPLEX = rule(
+    "MT-CFG-006", "Config too large or too deeply nested to analyse", Severity.MEDIUM,
+    """
+    The file exceeds a size, nesting or node bound, so it was not (fully) analysed.
+    Genuine model configs are small; oversized ones are built to exhaust scanners.
+    """,
+    fix="Inspect the file by hand; genuine configs are a few kilobytes.",
+    cwe=400,
+)
+BAD_REFERENCE = rule(
+    "MT-CFG-007", "Malformed code reference in config", Severity.MEDIUM,
+    """
+    An ``auto_map``-style class reference is not ``module.Class`` (path separators, ``..``,
+    empty parts). Such names may point the loader at unexpected files.
+    """,
+    fix="Fix or remove the reference.",
+    cwe=94,
+)
+NO_YAML = rule(
+    "MT-CFG-008", "YAML not analysed: PyYAML is not installed", Severity.INFO,
+    "YAML files are parsed with PyYAML, an optional dependency.",
+    fix="pip install 'modeltrust[formats]'",
+)
+PYTHON_TAG = rule(
+    "MT-CFG-009", "YAML uses Python object tags", Severity.HIGH,
+    """
+    The YAML contains ``!!python/...`` tags (``python/object/apply``, ``python/name``...).
+    ``yaml.safe_load`` refuses them, but tools that still call ``yaml.load`` with the
+    unsafe or full loader import and call whatever the tag names (CWE-502).
+    """,
+    fix="Remove the tags; configuration needs only plain YAML values.",
+    cwe=502,
+)
+
+MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_YAML_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_NODES = 2_000_000
+MAX_TEMPLATES = 64
+MAX_INLINE = 256
+HF_CONFIG_NAMES = frozenset({
+    "config.json", "tokenizer_config.json", "processor_config.json",
+    "preprocessor_config.json", "generation_config.json", "chat_template.json",
+    "adapter_config.json", "special_tokens_map.json", "model_index.json",
+    "video_preprocessor_config.json", "feature_extractor_config.json",
+    "sentence_bert_config.json", "config_sentence_transformers.json", "modules.json",
+})
+_SENSITIVE = ("template", "auto_map", "trust_remote_code", "custom_pipelines", "_class")
+_CLASS_KEYS = ("tokenizer_class", "processor_class", "image_processor_type",
+               "feature_extractor_type")
+_JINJA = re.compile(r"\{\{|\{%")
+_MODULE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*$")
+_KERAS_KEYS = ("module", "registered_name", "keras_version", "backend")
+_PY_TAG = re.compile(r"!!python/[\w/:.-]*|tag:yaml\.org,2002:python/[\w/:.-]*")
 
 
 class ConfigScanner(Scanner):
-    """STUB."""
+    """JSON and YAML files: chat templates, remote-code references, Keras configs."""
 
     name = "config"
     formats = frozenset({Format.JSON, Format.YAML})
+    rules = (LOCAL_CODE, REMOTE_CODE, TRUST_FLAG, DUPLICATE_KEYS, BAD_CONFIG, TOO_COMPLEX,
+             BAD_REFERENCE, NO_YAML, PYTHON_TAG)
 
     def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
-        """STUB."""
-        return Result.not_analysed("scanner not written yet")
+        """Parse within bounds, then dispatch on what the document is."""
+        name = _basename(artifact.path)
+        is_yaml = fmt is Format.YAML
+        limit = MAX_YAML_BYTES if is_yaml else MAX_JSON_BYTES
+        if len(data) > limit:
+            ctx.report(finding(TOO_COMPLEX, artifact.path,
+                               f"{len(data)} bytes exceeds the {limit}-byte limit for "
+                               f"{fmt.value} configs", Location(offset=0)))
+            return Result.not_analysed("config file too large", format=fmt)
+        if is_yaml:
+            _python_tags(data, artifact.path, ctx)
+        parsed = _load_yaml(data) if is_yaml else _load_json(data)
+        if isinstance(parsed, str):
+            if parsed == "pyyaml missing":
+                ctx.report(finding(NO_YAML, artifact.path, "PyYAML is not installed"))
+                return Result.not_analysed("install modeltrust[formats] to read YAML",
+                                           format=fmt)
+            sev = None if name in HF_CONFIG_NAMES else Severity.LOW
+            ctx.report(finding(BAD_CONFIG, artifact.path, parsed, Location(offset=0),
+                               severity=sev))
+            return Result.partial(f"{fmt.value} does not parse: {parsed}", format=fmt)
+        obj, duplicates = parsed
+        _report_duplicates(duplicates, artifact.path, ctx)
+        return _Dispatch(artifact, name, fmt, ctx).run(obj)
+
+
+def _basename(path: str) -> str:
+    return path.rsplit(MEMBER_SEP, 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _python_tags(data: Buffer, path: str, ctx: ScanContext) -> None:
+    """Report ``!!python/...`` tags, which only unsafe YAML loaders honour."""
+    text = bytes(data).decode("utf-8", "replace")
+    for n, m in enumerate(_PY_TAG.finditer(text)):
+        if n >= 5:
+            break
+        line = text.count("\n", 0, m.start()) + 1
+        snippet = text[m.start() : m.end() + 60].split("\n", 1)[0]
+        ctx.report(finding(PYTHON_TAG, path, snippet, Location(line=line)))
+
+
+def _load_json(data: Buffer) -> tuple[object, list[str]] | str:
+    """``(document, duplicate keys)`` or the reason the bytes are not JSON."""
+    try:
+        text = bytes(data).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 at byte {exc.start}"
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                duplicates.append(key)
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs), duplicates
+    except json.JSONDecodeError as exc:
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        where = "truncated" if cut else "invalid"
+        return f"{where} JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        return "nesting too deep for the JSON parser"
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"[:200]
+
+
+def _load_yaml(data: Buffer) -> tuple[object, list[str]] | str:
+    try:
+        yaml: Any = importlib.import_module("yaml")
+    except ImportError:
+        return "pyyaml missing"
+    try:
+        text = bytes(data).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 at byte {exc.start}"
+    try:
+        return yaml.safe_load(text), []
+    except yaml.YAMLError as exc:
+        return f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    except RecursionError:
+        return "nesting too deep for the YAML parser"
+    except (ValueError, TypeError, OverflowError) as exc:
+        return f"invalid YAML: {type(exc).__name__}: {exc}"[:200]
+
+
+def _report_duplicates(keys: list[str], path: str, ctx: ScanContext) -> None:
+    for key in sorted(set(keys))[:20]:
+        sensitive = any(s in key for s in _SENSITIVE)
+        ctx.report(finding(DUPLICATE_KEYS, path,
+                           f'duplicate key "{key}" (Python keeps the last value, other '
+                           'parsers the first)', Location(detail=f"key {key}"),
+                           severity=Severity.MEDIUM if sensitive else None))
+
+
+def _walk(obj: object) -> Iterator[tuple[tuple[str, ...], object, int]]:
+    """Containers and the leaves that matter (Jinja-like strings, ``trust_remote_code``).
+
+    Iterative, with shared YAML nodes visited once; other leaves are skipped without
+    building their key paths, so a 30 MB ``tokenizer.json`` takes seconds, not minutes.
+    """
+    stack: list[tuple[tuple[str, ...], object, int]] = [((), obj, 0)]
+    seen: set[int] = set()
+    while stack:
+        path, value, depth = stack.pop()
+        yield path, value, depth
+        if depth >= MAX_DEPTH or id(value) in seen or not isinstance(value, dict | list):
+            continue
+        seen.add(id(value))
+        is_dict = isinstance(value, dict)
+        pairs: Any = value.items() if isinstance(value, dict) else enumerate(value)
+        children: list[tuple[tuple[str, ...], object, int]] = []
+        for k, v in pairs:
+            if isinstance(v, str):
+                if "{" not in v or not _JINJA.search(v):
+                    continue
+            elif not isinstance(v, dict | list) and not (v is True and k == "trust_remote_code"):
+                continue
+            children.append((path + (str(k) if is_dict else f"[{k}]",), v, depth + 1))
+        children.reverse()
+        stack.extend(children)
+
+
+class _Dispatch:
+    """What one parsed document holds, and the checks that apply to it."""
+
+    def __init__(self, artifact: Artifact, name: str, fmt: Format, ctx: ScanContext) -> None:
+        self.artifact, self.name, self.fmt, self.ctx = artifact, name, fmt, ctx
+        self.files: set[str] = set()
+        self.remote: set[str] = set()
+        self.children: set[str] = set()
+        self.templates = 0
+        self.problem = ""
+
+    def run(self, obj: object) -> Result:
+        kind = "document"
+        if self._is_keras(obj):
+            from modeltrust._scanners.keras import check_keras_config
+
+            check_keras_config(obj, self.artifact, self.ctx, where=self.name)
+            kind = "Keras model config"
+        elif isinstance(obj, dict):
+            kind = "Hugging Face config" if self.name in HF_CONFIG_NAMES else "mapping"
+            self._chat_templates(obj.get("chat_template"))
+            self._references(obj)
+        self._scan_tree(obj)
+        props: list[tuple[str, str]] = []
+        if self.files:
+            props.append(("config.auto_map.files", ",".join(sorted(self.files))))
+        if self.remote:
+            props.append(("config.auto_map.remote", ",".join(sorted(self.remote))))
+        detail = f"{self.fmt.value} {kind}" + (
+            f", {self.templates} template(s)" if self.templates else "")
+        if self.problem:
+            return Result(Coverage.PARTIAL, self.problem, detail, self.fmt, tuple(props))
+        return Result(detail=detail, format=self.fmt, properties=tuple(props))
+
+    def _is_keras(self, obj: object) -> bool:
+        if not isinstance(obj, dict):
+            return False
+        in_keras = self.name == "config.json" and ".keras" + MEMBER_SEP in self.artifact.path
+        looks = isinstance(obj.get("class_name"), str) and isinstance(obj.get("config"), dict)
+        return in_keras or (looks and (any(k in obj for k in _KERAS_KEYS)
+                                       or obj["class_name"] in ("Sequential", "Functional",
+                                                                "Model")))
+
+    def _chat_templates(self, value: object) -> None:
+        """``chat_template``: a string, or a list of ``{name, template}`` (named templates)."""
+        if isinstance(value, str):
+            self._hand_template(("chat_template",), value)
+        elif isinstance(value, list):
+            for i, item in enumerate(value[:MAX_TEMPLATES]):
+                if isinstance(item, dict) and isinstance(item.get("template"), str):
+                    name = item.get("name")
+                    label = name if isinstance(name, str) else str(i)
+                    self._hand_template(("chat_template", label), item["template"])
+
+    def _hand_template(self, label: tuple[str, ...], source: str) -> None:
+        """Give the template its own file entry (``config.json!chat_template.jinja``)."""
+        if not source.strip():
+            return
+        if self.templates >= MAX_TEMPLATES:
+            self.problem = f"more than {MAX_TEMPLATES} templates: the rest not analysed"
+            return
+        base = ".".join(re.sub(r"[^\w-]", "_", part) for part in label)[:100] or "template"
+        name, n = f"{base}.jinja", 2
+        while name in self.children:
+            name, n = f"{base}.{n}.jinja", n + 1
+        self.children.add(name)
+        self.templates += 1
+        data = source.encode("utf-8", "replace")
+        if not self.ctx.budget.take(len(data)):
+            self.problem = "expansion budget exhausted: templates not analysed"
+            return
+        self.ctx.scan_child(self.artifact.child(name, data))
+
+    def _references(self, obj: dict[str, Any]) -> None:
+        """``auto_map``, ``custom_pipelines`` and ``*_class`` references to Python code."""
+        auto_map = obj.get("auto_map")
+        if isinstance(auto_map, dict):
+            for key in sorted(auto_map, key=str):
+                value = auto_map[key]
+                refs = value if isinstance(value, list) else [value]
+                for ref in refs:
+                    if isinstance(ref, str):
+                        self._reference(f"auto_map.{key}", ref)
+        pipelines = obj.get("custom_pipelines")
+        if isinstance(pipelines, dict):
+            for task in sorted(pipelines, key=str):
+                spec = pipelines[task]
+                if isinstance(spec, dict) and isinstance(spec.get("impl"), str):
+                    self._reference(f"custom_pipelines.{task}.impl", spec["impl"])
+        for key in _CLASS_KEYS:
+            value = obj.get(key)
+            if isinstance(value, str) and "--" in value:
+                self._reference(key, value)
+
+    def _reference(self, where: str, ref: str) -> None:
+        path = self.artifact.path
+        loc = Location(detail=f"key {where}")
+        if "--" in ref:
+            repo, _, local = ref.partition("--")
+            self.remote.add(repo)
+            self.ctx.report(finding(REMOTE_CODE, path, f'{where} = "{ref}": imports {local} '
+                                    f"from repository {repo}", loc))
+            return
+        module, _, cls = ref.rpartition(".")
+        if not module or not cls or not _MODULE.match(ref):
+            self.ctx.report(finding(BAD_REFERENCE, path, f'{where} = "{ref}"', loc))
+            return
+        file = module.replace(".", "/") + ".py"
+        self.files.add(file)
+        self.ctx.report(finding(LOCAL_CODE, path, f'{where} = "{ref}": runs {file} under '
+                                "trust_remote_code", loc))
+
+    def _scan_tree(self, obj: object) -> None:
+        """Templates under other keys, Jinja-like strings, ``trust_remote_code: true``."""
+        inline = 0
+        for count, (path, value, depth) in enumerate(_walk(obj)):
+            if count % 65536 == 0 and self._out_of_time(count):
+                return
+            if count >= MAX_NODES or depth >= MAX_DEPTH:
+                why = "nodes" if count >= MAX_NODES else "nesting levels"
+                self.ctx.report(finding(TOO_COMPLEX, self.artifact.path, f"more than "
+                                        f"{MAX_NODES if count >= MAX_NODES else MAX_DEPTH} "
+                                        f"{why}: the rest was not analysed",
+                                        Location(detail="key " + ".".join(path[:8]))))
+                self.problem = f"config {why} limit reached"
+                return
+            key = path[-1] if path else ""
+            if key == "trust_remote_code" and value is True:
+                self.ctx.report(finding(TRUST_FLAG, self.artifact.path,
+                                        f"{'.'.join(path)}: true",
+                                        Location(detail="key " + ".".join(path))))
+            if not isinstance(value, str) or not path or path[0] == "chat_template" \
+                    or not _JINJA.search(value):
+                continue
+            if "template" in key.lower():
+                self._hand_template(path, value)
+            elif inline < MAX_INLINE:
+                inline += 1
+                self._inline(".".join(path), value)
+
+    def _out_of_time(self, count: int) -> bool:
+        if time.monotonic() - self.ctx.started <= self.ctx.limits.max_seconds:
+            return False
+        self.ctx.report(finding(common.TIME_LIMIT, self.artifact.path,
+                                f"config analysis stopped after {count} values"))
+        self.problem = "time limit reached"
+        return True
+
+    def _inline(self, where: str, value: str) -> None:
+        from modeltrust._scanners.template import analyse_template
+
+        analyse_template(value, self.artifact.path, self.ctx, f"key {where}",
+                         report_syntax=False)

@@ -34,7 +34,8 @@ BUILTIN: tuple[tuple[str, str, frozenset[Format]], ...] = (
     ("modeltrust._scanners.onnx", "OnnxScanner", frozenset({F.ONNX})),
     ("modeltrust._scanners.code", "CodeScanner", frozenset({F.PYTHON})),
 )
-_PIPELINE_RULES = ("modeltrust._scanners.common", "modeltrust._source.rules")
+_PIPELINE_RULES = ("modeltrust._scanners.common", "modeltrust._source.rules",
+                   "modeltrust._scanners.repository")
 
 
 @cache

@@ -1,17 +1,387 @@
-"""Repository-level checks that need the whole file list (STUB, being written)."""
+"""Repository-level checks: rules that need the whole file list of a scanned folder.
+
+Run once per scanned folder after every file was analysed, on the resulting
+:class:`FileEntry` list (displayed path, size, detected format, coverage):
+
+* ``auto_map`` (and ``custom_pipelines``) in the Hugging Face config files name the Python
+  that ``trust_remote_code=True`` runs: modules that must be in the folder (and scanned), or
+  code in *another* repository that would be downloaded and run unseen.
+* A pickle-based weight file beside a safetensors file of the same name: loaders choose
+  between them by their own rules, so the unsafe one may be the one loaded.
+* Files whose content contradicts their extension, executables and scripts.
+* Sharded safetensors indexes, checked against their shards by the safetensors module.
+
+Symbolic links leaving the folder are reported by the source layer (MT-SRC-001), not here.
+Only JSON config files already listed are read, with a size bound; nothing is executed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from modeltrust._report.model import FileEntry
+from modeltrust._report.model import Coverage, FileEntry
+from modeltrust._scanners import common
 from modeltrust._source.interface import Limits
-from modeltrust.findings import Finding
+from modeltrust.findings import Finding, Location, Rule, Severity
+from modeltrust.rules import finding, rule
+
+_REMOTE_FIX = "Load without trust_remote_code=True, or review the named Python first."
+MISSING_MODULE = rule(
+    "MT-REPO-001", "Remote code requested but the module is missing", Severity.MEDIUM,
+    """
+    ``auto_map`` names a Python module that is not in the folder. With
+    ``trust_remote_code=True`` a loader fetches it from the hub at load time, so the code
+    that runs was never scanned (and can change after the scan).
+    """,
+    fix="Add the module to the folder and scan again, or load without trust_remote_code.",
+    cwe=494,
+)
+OTHER_REPO = rule(
+    "MT-REPO-002", "Loading this model executes code from another repository", Severity.HIGH,
+    """
+    ``auto_map`` points into another repository (``org/repo--module.Class``). Loading the
+    model with ``trust_remote_code=True`` downloads that repository's Python and runs it:
+    code that is not part of this model, was not scanned, and whose owner can change it at
+    any time.
+    """,
+    fix=_REMOTE_FIX, cwe=829,
+)
+REMOTE_CODE = rule(
+    "MT-REPO-003", "Model requires trust_remote_code", Severity.INFO,
+    """
+    ``auto_map`` maps model classes to Python modules shipped in the folder: loading the model
+    runs them. Their own findings (MT-CODE-*) say what they do.
+    """,
+    fix=_REMOTE_FIX,
+)
+NOT_SCANNED = rule(
+    "MT-REPO-004", "Remote-code module was not analysed", Severity.MEDIUM,
+    """
+    ``auto_map`` names a module that is in the folder but was excluded from the scan or not
+    analysed (too large, unreadable): the code a loader would run was not examined.
+    """,
+    fix="Scan again without excluding the module.",
+)
+BAD_REFERENCE = rule(
+    "MT-REPO-005", "Malformed auto_map reference", Severity.MEDIUM,
+    """
+    An ``auto_map`` value is not a ``module.Class`` (or ``org/repo--module.Class``) reference:
+    path separators, ``..`` or other characters a loader turns into a file path.
+    """,
+    fix="Correct the reference; treat the model as untrusted until then.", cwe=22,
+)
+PICKLE_BESIDE = rule(
+    "MT-REPO-010", "Pickle weights beside safetensors of the same name", Severity.MEDIUM,
+    """
+    The folder has a pickle-based weight file (``.bin``, ``.pt``, ``.ckpt``...) and a
+    safetensors file of the same name. Which one a loader takes depends on its version and
+    options (``use_safetensors``), so the unsafe file may be loaded even though a safe one
+    exists, and a payload can hide in the copy nobody expects to be used.
+    """,
+    fix="Delete the pickle copy (keep safetensors), or load with use_safetensors=True.",
+    cwe=502,
+)
+MISMATCH = rule(
+    "MT-REPO-011", "File content does not match its extension", Severity.MEDIUM,
+    """
+    The bytes are a different format than the extension says: a ``.safetensors`` or
+    ``.json`` that is a pickle or zip, a ``.npy`` that is a pickle, a binary ``.json``...
+    Tools that trust the extension handle the file unsafely or skip it. High when a
+    code-carrying format (pickle, zip) hides behind a data extension.
+    """,
+    fix="Remove the file or give it its real extension; treat the model as untrusted.",
+    cwe=434,
+)
+EXECUTABLE = rule(
+    "MT-REPO-012", "Executable file in the model repository", Severity.HIGH,
+    """
+    A native executable (ELF, PE, Mach-O: high), a script (``#!`` line or shell/batch
+    extension: medium) or another file with an execute permission bit (low). Model weights
+    never need them; setup instructions that run them execute code outside any review.
+    """,
+    fix="Remove executables from the model repository.", cwe=506,
+)
+CONFIG_UNREAD = rule(
+    "MT-REPO-013", "Config file not read for remote-code references", Severity.LOW,
+    """
+    A Hugging Face config file was too large or unreadable, so its ``auto_map`` (the Python a
+    loader would run) was not checked.
+    """,
+    fix="Check the file by hand.",
+)
+RULES = (MISSING_MODULE, OTHER_REPO, REMOTE_CODE, NOT_SCANNED, BAD_REFERENCE, PICKLE_BESIDE,
+         MISMATCH, EXECUTABLE, CONFIG_UNREAD)
+
+MAX_CONFIG = 32 * 1024 * 1024
+MAX_REFERENCES = 1000
+MAX_PROBES = 10_000
+CONFIG_NAMES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
+                          "preprocessor_config.json", "image_processor_config.json"})
+PICKLE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar",
+                            "joblib", "torchscript"})
+_CODE_CARRYING = PICKLE_FORMATS | {"zip", "numpy-npz", "keras"}
+_WEIGHT_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".safetensors")
+_STRICT: dict[str, frozenset[str]] = {
+    ".safetensors": frozenset({"safetensors"}),
+    ".json": frozenset({"json", "text"}),
+    ".npy": frozenset({"numpy-npy"}),
+    ".npz": frozenset({"zip", "numpy-npz"}),
+    ".gguf": frozenset({"gguf"}),
+    ".onnx": frozenset({"onnx"}),
+    ".tflite": frozenset({"tflite"}),
+    ".h5": frozenset({"hdf5", "keras-h5"}),
+    ".hdf5": frozenset({"hdf5", "keras-h5"}),
+    ".keras": frozenset({"zip", "keras", "hdf5", "keras-h5"}),
+    ".py": frozenset({"python", "text", "pickle"}),  # text starting "import" sniffs as pickle
+}
+_LOOSE = frozenset({".txt", ".md", ".yaml", ".yml", ".jinja", ".model", ".csv", ".tsv"})
+_BINARIES = {"ELF executable": Severity.HIGH, "Windows executable": Severity.HIGH,
+             "Mach-O executable": Severity.HIGH, "Mach-O/Java class": Severity.MEDIUM}
+_SCRIPT_EXTS = frozenset({".sh", ".bash", ".zsh", ".bat", ".cmd", ".ps1", ".command", ".exe",
+                          ".dll", ".so", ".dylib"})
+_DATA_FORMATS = frozenset({"safetensors", "gguf", "json", "yaml", "onnx", "hdf5", "numpy-npy",
+                           "tflite", "jinja-template", "empty"})
+_NOT_PROBED = _DATA_FORMATS | {"symlink", "special"}
+"""Never opened here: links leaving the folder, FIFOs and devices (reading blocks or leaks)."""
+_REF = re.compile(r"^[A-Za-z_][\w.]*$")
+_REPO = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
 
 def scan_repository(
     folder: Path, shown_root: str, entries: Sequence[FileEntry], limits: Limits
 ) -> list[Finding]:
-    """Cross-file checks for one scanned folder; returns findings (STUB)."""
-    return []
+    """Cross-file checks for one scanned folder; returns findings, sorted."""
+    prefix = "" if shown_root in (".", "") else f"{shown_root}/"
+    files = {e.path[len(prefix):]: e for e in entries
+             if "!" not in e.path and e.path.startswith(prefix) and e.path != prefix}
+    found: list[Finding] = []
+    found += _remote_code(folder, prefix, files)
+    found += _pickle_beside(prefix, files)
+    found += _mismatch(entries)
+    found += _executables(folder, prefix, files, entries)
+    found += _shards(folder, prefix, files, limits)
+    return sorted(found, key=Finding.sort_key)
+
+
+def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
+    found: list[Finding] = []
+    for rel in sorted(files):
+        entry = files[rel]
+        if posixpath.basename(rel) not in CONFIG_NAMES or entry.format not in ("json", "text"):
+            continue
+        config = _read_json(folder / rel, entry.size)
+        shown = prefix + rel
+        if isinstance(config, str):
+            found.append(finding(CONFIG_UNREAD, shown, config))
+            continue
+        local: list[str] = []
+        for key, ref in _references(config):
+            loc = Location(detail=f"auto_map {key}")
+            result = _check_reference(folder, prefix, files, posixpath.dirname(rel), ref)
+            if isinstance(result, str):
+                local.append(result)
+            elif result is not None:
+                r, why = result
+                found.append(finding(r, shown, f"{key} -> {ref!r}: {why}", loc))
+        if local:
+            mods = sorted(set(local))
+            found.append(finding(REMOTE_CODE, shown, "trust_remote_code=True runs "
+                                 f"{', '.join(mods[:20])}" + (" ..." if len(mods) > 20 else ""),
+                                 Location(detail="auto_map")))
+    return found
+
+
+def _read_json(path: Path, size: int) -> dict[str, object] | str | None:
+    """The config as a dict; a reason string when it could not be read; None if not a dict."""
+    if size > MAX_CONFIG:
+        return f"{size} bytes: larger than the {MAX_CONFIG}-byte bound"
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG + 1)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if len(raw) > MAX_CONFIG:
+        return f"larger than the {MAX_CONFIG}-byte bound"
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None  # not JSON: the config scanner reports it
+    return data if isinstance(data, dict) else None
+
+
+def _references(config: dict[str, object] | None) -> Iterator[tuple[str, str]]:
+    """``(key, "module.Class")`` pairs from ``auto_map`` and ``custom_pipelines``, bounded."""
+    if config is None:
+        return
+    pairs: list[tuple[str, object]] = []
+    auto_map = config.get("auto_map")
+    if isinstance(auto_map, dict):
+        pairs += [(str(k), v) for k, v in auto_map.items()]
+    pipelines = config.get("custom_pipelines")
+    if isinstance(pipelines, dict):
+        pairs += [(f"custom_pipelines.{k}", v.get("impl")) for k, v in pipelines.items()
+                  if isinstance(v, dict)]
+    count = 0
+    for key, value in sorted(pairs, key=lambda p: p[0]):
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, str) and count < MAX_REFERENCES:
+                count += 1
+                yield key, v
+
+
+def _check_reference(
+    folder: Path, prefix: str, files: dict[str, FileEntry], base: str, ref: str
+) -> tuple[Rule, str] | str | None:
+    """A (rule, why) problem, the module's relative path when it is fine, or None."""
+    repo = ""
+    target = ref
+    if "--" in ref:
+        repo, _, target = ref.partition("--")
+    module = target.rsplit(".", 1)[0] if "." in target else ""
+    if not _REF.match(target) or not module or (repo and not _REPO.match(repo)):
+        return BAD_REFERENCE, "not a module.Class reference"
+    if repo:
+        return OTHER_REPO, (f"trust_remote_code=True downloads {module}.py from repository "
+                            f"{repo!r} and runs it")
+    rel = posixpath.join(base, module.replace(".", "/") + ".py")
+    entry = files.get(rel)
+    if entry is not None and entry.coverage is not Coverage.NOT_ANALYSED:
+        if entry.format == "python":
+            return rel
+        return NOT_SCANNED, f"{prefix}{rel} was analysed as {entry.format}, not as Python"
+    if entry is not None:
+        return NOT_SCANNED, f"{prefix}{rel} was not analysed ({entry.reason or 'no reason'})"
+    if os.path.lexists(folder / rel):
+        return NOT_SCANNED, f"{prefix}{rel} is in the folder but was excluded from the scan"
+    return MISSING_MODULE, (f"{prefix}{rel} is not in the folder: a loader would fetch it "
+                            "from the hub")
+
+
+def _weight_stem(name: str) -> str:
+    stem = name.removesuffix(".index.json")
+    for ext in _WEIGHT_EXTS:
+        if stem.endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    return stem.replace("pytorch_model", "model")
+
+
+def _pickle_beside(prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
+    safe: dict[tuple[str, str], str] = {}
+    for rel, e in files.items():
+        name = posixpath.basename(rel)
+        if (e.format == "safetensors" and name.endswith(".safetensors")) or name.endswith(
+                ".safetensors.index.json"):
+            safe.setdefault((posixpath.dirname(rel), _weight_stem(name)), rel)
+    found: list[Finding] = []
+    for rel in sorted(files):
+        e, name = files[rel], posixpath.basename(rel)
+        is_index = name.endswith(tuple(f"{x}.index.json" for x in _WEIGHT_EXTS[:-1]))
+        if e.format not in PICKLE_FORMATS and not is_index:
+            continue
+        twin = safe.get((posixpath.dirname(rel), _weight_stem(name)))
+        if twin is None:
+            continue
+        what = "index of pickle shards" if is_index else f"{e.format} weights"
+        found.append(finding(PICKLE_BESIDE, prefix + rel, f"{what} beside {prefix}{twin}: a "
+                             "loader may pick the unsafe file", Location(detail=f"twin {twin}")))
+    return found
+
+
+def _mismatch(entries: Sequence[FileEntry]) -> list[Finding]:
+    found: list[Finding] = []
+    for e in entries:
+        name = e.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+        dot = name.rfind(".")
+        ext = name[dot:].lower() if dot > 0 else ""
+        if e.format in ("empty", "symlink", "special") or e.reason.startswith("larger than"):
+            continue
+        allowed = _STRICT.get(ext)
+        if allowed is not None and e.format in allowed:
+            continue
+        if allowed is None and not (ext in _LOOSE and e.format in _CODE_CARRYING):
+            continue
+        sev = Severity.HIGH if e.format in _CODE_CARRYING else None
+        what = f"{e.format} ({e.detail})" if e.detail else e.format
+        found.append(finding(MISMATCH, e.path, f"extension {ext} but the content is {what}",
+                             Location(detail=f"{ext} file holds {e.format}"), severity=sev))
+    return found
+
+
+def _executables(
+    folder: Path, prefix: str, files: dict[str, FileEntry], entries: Sequence[FileEntry]
+) -> list[Finding]:
+    found: list[Finding] = []
+    flagged: set[str] = set()
+    for e in entries:
+        sev = _BINARIES.get(e.detail) if e.format == "unknown" else None
+        if sev is not None:
+            flagged.add(e.path)
+            found.append(finding(EXECUTABLE, e.path, f"native executable: {e.detail}",
+                                 Location(offset=0, detail=e.detail), severity=sev))
+    probes = 0
+    for rel in sorted(files):
+        e, shown = files[rel], prefix + rel
+        if shown in flagged or e.format in _NOT_PROBED or probes >= MAX_PROBES:
+            continue
+        probes += 1
+        why = _script_reason(folder / rel, rel, e)
+        if why is not None:
+            text, sev = why
+            found.append(finding(EXECUTABLE, shown, text, Location(detail="script"),
+                                 severity=sev))
+    return found
+
+
+def _script_reason(path: Path, rel: str, e: FileEntry) -> tuple[str, Severity] | None:
+    ext = posixpath.splitext(rel)[1].lower()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        head = os.read(fd, 128)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    mode = st.st_mode
+    if head.startswith(b"#!") and e.format != "python":
+        line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+        return f"script with interpreter line {line!r}", Severity.MEDIUM
+    if ext in _SCRIPT_EXTS:
+        return f"{ext} file ({e.format})", Severity.MEDIUM
+    if mode & 0o111:
+        return f"execute permission set ({oct(mode & 0o777)}) on a {e.format} file", Severity.LOW
+    return None
+
+
+def _shards(
+    folder: Path, prefix: str, files: dict[str, FileEntry], limits: Limits
+) -> list[Finding]:
+    found: list[Finding] = []
+    indexes = sorted(r for r in files if r.endswith(".safetensors.index.json"))
+    if not indexes:
+        return found
+    try:
+        from modeltrust._scanners.safetensors import check_sharded_index
+    except ImportError:
+        return found
+    for rel in indexes:
+        path = folder / rel
+        try:
+            found += check_sharded_index(path, prefix + rel, path.parent, limits)
+        except Exception as exc:  # noqa: BLE001 - a crash on hostile input becomes a finding
+            found.append(finding(common.INTERNAL_ERROR, prefix + rel,
+                                 f"sharded index check raised {type(exc).__name__}: {exc}"))
+    return found

@@ -1,18 +1,746 @@
-"""STUB: being written."""
+"""Jinja chat templates: parsed into an AST (never rendered) and searched for sandbox escapes.
+
+Chat templates ship inside GGUF metadata, ``tokenizer_config.json`` and ``chat_template.jinja``
+and are rendered by the serving stack on every request. Renderers that forgot the sandbox
+(CVE-2024-34359 in llama-cpp-python, CVE-2026-5760 in SGLang, litellm GHSA-46cm-pfwv-cgf8)
+ran whatever the template reached: ``''.__class__.__mro__[1].__subclasses__()`` or
+``cycler.__init__.__globals__.os.popen(...)``. Jinja's parser only builds a tree, so parsing
+is safe; the tree's access chains (``x.a['b']|attr('c')(...)``) are graded here by what
+they reach, after folding names built from literals (``'__cla' ~ 'ss__'``, ``chr(95)``).
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
 from modeltrust._inventory.formats import Format
+from modeltrust._scanners import common
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
 from modeltrust._source.interface import Artifact, Buffer
+from modeltrust.findings import Location, Rule, Severity
+from modeltrust.rules import finding, rule
+
+if TYPE_CHECKING:
+    from jinja2 import nodes as jn
+
+_REFS = ("CVE-2024-34359", "CVE-2026-5760", "GHSA-46cm-pfwv-cgf8")
+_FIX = "Do not serve the model with this template; replace it with the publisher's " \
+       "original, and render templates only in jinja2's ImmutableSandboxedEnvironment."
+ESCAPE = rule(
+    "MT-TPL-001", "Chat template escapes the Jinja sandbox", Severity.CRITICAL,
+    """
+    An attribute chain in the template reaches Python internals that run commands or import
+    modules (``__globals__``, ``__builtins__``, ``__subclasses__``, ``__import__``, ``os``,
+    ``popen``, ``eval``, ``subprocess``...), starting from a dunder attribute or an engine
+    object such as ``cycler``, ``lipsum`` or ``self``. A renderer without the sandbox runs
+    it on every chat request (CVE-2024-34359, CVE-2026-5760, GHSA-46cm-pfwv-cgf8).
+    """,
+    fix=_FIX, cwe=1336, references=_REFS,
+)
+DUNDER = rule(
+    "MT-TPL-002", "Chat template accesses Python dunder attributes", Severity.HIGH,
+    """
+    The template reads ``__x__`` attributes (``__class__``, ``__mro__``, ``__init__``...),
+    directly, through ``|attr``, a subscript, ``getattr`` or a ``str.format`` field. Chat
+    templates never need them; they are the first steps of every server-side template
+    injection, even when the rest of the chain is not visible statically.
+    """,
+    fix=_FIX, cwe=1336, references=_REFS,
+)
+ENGINE_OBJECT = rule(
+    "MT-TPL-003", "Chat template uses an engine or host global as an object", Severity.HIGH,
+    """
+    The template inspects an object that the template engine or a web framework provides
+    (``cycler``, ``joiner``, ``lipsum``, ``namespace``, ``self``, ``config``, ``request``,
+    ``os``...) instead of just calling it. Their attributes lead to the interpreter's
+    globals. A bare reference to a host-only global (``config``, ``request``) is medium.
+    """,
+    fix=_FIX, cwe=1336,
+)
+DYNAMIC_NAME = rule(
+    "MT-TPL-004", "Chat template builds attribute names at render time", Severity.MEDIUM,
+    """
+    An attribute or key name is computed (``|attr(x)``, ``'__cla' ~ 'ss__'``, ``|join``,
+    ``|replace``, ``|reverse``, slicing, ``chr`` arithmetic) rather than written out, which
+    is how payloads hide dunder names from text filters. Critical when the looked-up value
+    is then called.
+    """,
+    fix=_FIX, cwe=1336,
+)
+PRIVATE = rule(
+    "MT-TPL-005", "Chat template reads private attributes", Severity.MEDIUM,
+    """
+    The template reads an attribute whose name starts with an underscore. The sandbox
+    forbids them because they expose implementation internals; chat templates do not use
+    them.
+    """,
+    fix=_FIX, cwe=1336,
+)
+LOADS_TEMPLATES = rule(
+    "MT-TPL-006", "Chat template loads other templates", Severity.MEDIUM,
+    """
+    The template uses ``{% import %}``, ``{% from %}``, ``{% include %}`` or
+    ``{% extends %}``. Chat templates are self-contained; loading others reads files from
+    the renderer's template path, which the model does not control and was not scanned.
+    """,
+    fix="Inline what the template needs; remove the import/include/extends.", cwe=1336,
+)
+SYNTAX = rule(
+    "MT-TPL-007", "Chat template does not parse", Severity.MEDIUM,
+    """
+    jinja2 rejects the template. The model will not chat correctly with renderers that use
+    jinja2, and other renderers may read it differently from this analysis. Its text is
+    still searched for names of Python internals.
+    """,
+    fix="Replace the template with the publisher's original.",
+)
+TOO_COMPLEX = rule(
+    "MT-TPL-008", "Chat template too large or too complex to analyse fully", Severity.MEDIUM,
+    """
+    The template exceeds a size, node-count or nesting bound, so part of it was not
+    analysed. Real chat templates are a few kilobytes; huge ones are built to exhaust
+    scanners or to hide a payload far from the start.
+    """,
+    fix="Replace the template with the publisher's original.", cwe=400,
+)
+UNPARSED_HINT = rule(
+    "MT-TPL-009", "Unanalysable chat template names Python internals", Severity.HIGH,
+    """
+    The template could not be parsed (syntax error or size), but its text contains names
+    of Python internals (``__globals__``, ``__subclasses__``, ``\\x5f\\x5f``...) that only
+    sandbox escapes use. Another renderer may well accept the template.
+    """,
+    fix=_FIX, cwe=1336, references=_REFS,
+)
+NO_JINJA = rule(
+    "MT-TPL-010", "Chat template not analysed: jinja2 is not installed", Severity.INFO,
+    "Templates are parsed with jinja2, which is an optional dependency.",
+    fix="pip install 'modeltrust[formats]'",
+)
+
+MAX_TEMPLATE_BYTES = 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 200
+MAX_FINDINGS = 100
+_FOLD_MAX = 4096
+_TEXT_MAX = 240
+_DUNDER = re.compile(r"^__\w+__$")
+TARGETS = frozenset({
+    "__globals__", "__builtins__", "__subclasses__", "__import__", "__loader__", "os", "sys",
+    "popen", "system", "eval", "exec", "execfile", "compile", "subprocess", "import_module",
+    "modules", "_module", "spawn", "spawnv", "check_output", "check_call", "Popen", "getoutput",
+    "run", "open", "importlib", "builtins",
+})
+"""Names that, reached from Python internals, mean code execution or module access."""
+ENGINE_OBJECTS = frozenset({"lipsum", "cycler", "joiner", "namespace", "self"})
+HOST_GLOBALS = frozenset({
+    "config", "request", "url_for", "get_flashed_messages", "g", "session", "os", "sys",
+    "subprocess", "builtins", "importlib", "getattr", "setattr", "delattr", "globals",
+    "locals", "vars", "eval", "exec", "compile", "open", "import_module", "popen", "system",
+})
+_STRING_FILTERS = frozenset({"join", "format", "replace", "string", "reverse", "lower", "upper",
+                             "title", "capitalize", "trim", "center", "first", "last", "list"})
+_STRING_METHODS = frozenset({"join", "format", "replace", "lower", "upper", "strip", "lstrip",
+                             "rstrip", "decode", "encode", "title", "capitalize", "swapcase"})
+_ATTRIBUTE_FILTERS = frozenset({"map", "selectattr", "rejectattr", "sort", "groupby", "sum",
+                                "unique", "min", "max"})
+_HINT = re.compile(r"__(?:class|mro|subclasses|globals|builtins|import|init|base|bases|code|"
+                   r"func|self|module|reduce|reduce_ex|getattribute|dict|loader|spec)__|"
+                   r"\\x5f\\x5f|\\u005f\\u005f")
 
 
 class TemplateScanner(Scanner):
-    """STUB."""
+    """Standalone templates and the ones other scanners extract (GGUF, tokenizer configs)."""
 
     name = "template"
     formats = frozenset({Format.TEMPLATE})
+    rules = (ESCAPE, DUNDER, ENGINE_OBJECT, DYNAMIC_NAME, PRIVATE, LOADS_TEMPLATES, SYNTAX,
+             TOO_COMPLEX, UNPARSED_HINT, NO_JINJA)
 
     def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
-        """STUB."""
-        return Result.not_analysed("scanner not written yet")
+        """Parse the template into an AST and grade every access chain in it."""
+        if len(data) > MAX_TEMPLATE_BYTES:
+            text = bytes(data[: 8 * MAX_TEMPLATE_BYTES]).decode("utf-8", "replace")
+            ctx.report(finding(TOO_COMPLEX, artifact.path,
+                               f"template of {len(data)} bytes exceeds {MAX_TEMPLATE_BYTES}: "
+                               "not parsed", Location(offset=0)))
+            _text_hints(text, artifact.path, ctx, "")
+            return Result.partial("template too large to parse", format=Format.TEMPLATE)
+        source = bytes(data).decode("utf-8", "replace")
+        problem = analyse_template(source, artifact.path, ctx, "")
+        if problem == "jinja2 missing":
+            return Result.not_analysed("install modeltrust[formats] to read Jinja templates",
+                                       format=Format.TEMPLATE)
+        if problem:
+            return Result.partial(problem, format=Format.TEMPLATE)
+        return Result(detail=f"Jinja template, {source.count(chr(10)) + 1} lines",
+                      format=Format.TEMPLATE)
+
+
+def check_template(source: str, artifact_path: str, ctx: ScanContext, where: str) -> None:
+    """Analyse a template found inside another file; findings go to ``artifact_path``."""
+    analyse_template(source, artifact_path, ctx, where)
+
+
+def analyse_template(
+    source: str, artifact_path: str, ctx: ScanContext, where: str, *, report_syntax: bool = True
+) -> str:
+    """Parse and grade ``source``; return why analysis was incomplete ('' when complete).
+
+    ``report_syntax=False`` is for strings that merely contain ``{{`` (a config value that
+    may not be meant as Jinja): they are analysed when they parse and ignored otherwise.
+    """
+    if len(source) > MAX_TEMPLATE_BYTES:
+        ctx.report(finding(TOO_COMPLEX, artifact_path, f"template of {len(source)} characters "
+                           f"exceeds {MAX_TEMPLATE_BYTES}: not parsed",
+                           Location(detail=where or None)))
+        _text_hints(source, artifact_path, ctx, where)
+        return "template too large to parse"
+    try:
+        env = _environment()
+    except ImportError:
+        ctx.report(finding(NO_JINJA, artifact_path, "jinja2 is not installed",
+                           Location(detail=where or None)))
+        return "jinja2 missing"
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        if not report_syntax:
+            return ""
+        ctx.report(finding(SYNTAX, artifact_path, f"{exc.message or exc}"[:_TEXT_MAX],
+                           Location(line=exc.lineno, detail=where or None)))
+        _text_hints(source, artifact_path, ctx, where)
+        return f"template does not parse (line {exc.lineno})"
+    except (RecursionError, MemoryError) as exc:
+        ctx.report(finding(TOO_COMPLEX, artifact_path,
+                           f"nesting too deep to parse ({type(exc).__name__})",
+                           Location(detail=where or None)))
+        _text_hints(source, artifact_path, ctx, where)
+        return "template nesting too deep to parse"
+    return _Analyser(artifact_path, ctx, where).run(tree)
+
+
+@cache
+def _environment() -> Any:
+    """A sandboxed environment that parses what Hugging Face's renderer accepts."""
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Generation(Extension):
+        """``{% generation %}...{% endgeneration %}`` (transformers' assistant mask tag)."""
+
+        tags = {"generation"}
+
+        def parse(self, parser: Any) -> Any:
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return nodes.Scope(body, lineno=lineno)
+
+    return ImmutableSandboxedEnvironment(
+        extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do", _Generation])
+
+
+def _text_hints(source: str, path: str, ctx: ScanContext, where: str) -> None:
+    """Search unparsed text for the names that only sandbox escapes use."""
+    for n, m in enumerate(_HINT.finditer(source)):
+        if n >= 3:
+            break
+        line = source.count("\n", 0, m.start()) + 1
+        snippet = source[max(0, m.start() - 40) : m.end() + 40].replace("\n", " ")
+        ctx.report(finding(UNPARSED_HINT, path, f"...{snippet}...",
+                           Location(line=line, detail=where or None)))
+
+
+class _Step:
+    """One link of an access chain: ``.x``, ``['x']``, ``[i]``, ``(...)``, ``|f``."""
+
+    __slots__ = ("kind", "name", "via")
+
+    def __init__(self, kind: str, name: str = "", via: str = "") -> None:
+        self.kind = kind  # attr, item, index, dyn, call, filter
+        self.name = name
+        self.via = via  # dot, attr-filter, getattr, format, mapped
+
+
+Chain = tuple[str, list[_Step]]
+
+
+class _Analyser:
+    """Walks one parsed template; reports each suspicious access chain once."""
+
+    def __init__(self, path: str, ctx: ScanContext, where: str) -> None:
+        self.path, self.ctx, self.where = path, ctx, where
+        self.consts: dict[str, str | None] = {}
+        self.aliases: dict[str, tuple[Chain, str]] = {}
+        self.bound: set[str] = set()
+        self.seen: set[tuple[str, int, str]] = set()
+        self.problem = ""
+
+    def run(self, tree: jn.Template) -> str:
+        from jinja2 import nodes as n
+
+        flat = self._flatten(tree)
+        self._bindings(flat)
+        consumed: set[int] = set()
+        for i, node in enumerate(flat):
+            if i % 2048 == 0 and time.monotonic() - self.ctx.started > self.ctx.limits.max_seconds:
+                self.ctx.report(finding(common.TIME_LIMIT, self.path, "template analysis "
+                                        f"stopped after {i} of {len(flat)} nodes",
+                                        Location(detail=self.where or None)))
+                return "time limit reached"
+            if id(node) in consumed:
+                continue
+            if isinstance(node, n.Getattr | n.Getitem | n.Call | n.Filter | n.Name):
+                if isinstance(node, n.Name) and node.ctx != "load":
+                    continue
+                root, steps = self._chain(node, consumed)
+                self._grade(node, root, steps)
+            elif isinstance(node, n.Import | n.FromImport | n.Include | n.Extends):
+                kind = type(node).__name__.lower()
+                self._report(LOADS_TEMPLATES, node,
+                             f"{{% {kind} {_text(node.template)} %}}")
+            elif isinstance(node, n.NSRef) and node.attr.startswith("_"):
+                self._report(DUNDER if _DUNDER.match(node.attr) else PRIVATE, node,
+                             f"{{% set {node.name}.{node.attr} = ... %}}")
+        return self.problem
+
+    def _flatten(self, tree: jn.Node) -> list[jn.Node]:
+        """Pre-order node list, bounded in count and depth (iterative: no recursion)."""
+        out: list[jn.Node] = []
+        stack: list[tuple[jn.Node, int]] = [(tree, 0)]
+        deep = False
+        while stack:
+            node, depth = stack.pop()
+            out.append(node)
+            if len(out) >= MAX_NODES:
+                self.ctx.report(finding(TOO_COMPLEX, self.path, f"more than {MAX_NODES} "
+                                        "syntax nodes: the rest was not analysed",
+                                        Location(line=node.lineno, detail=self.where or None)))
+                self.problem = "template node limit reached"
+                break
+            if depth >= MAX_DEPTH:
+                deep = True
+                continue
+            stack.extend((c, depth + 1) for c in reversed(list(node.iter_child_nodes())))
+        if deep:
+            self.ctx.report(finding(TOO_COMPLEX, self.path, f"nesting deeper than {MAX_DEPTH} "
+                                    "levels: deeper nodes were not analysed",
+                                    Location(detail=self.where or None)))
+            self.problem = self.problem or "template nesting limit reached"
+        return out
+
+    def _bindings(self, flat: list[jn.Node]) -> None:
+        """Record local names, constant strings and aliases of suspicious objects."""
+        from jinja2 import nodes as n
+
+        for node in flat:
+            if isinstance(node, n.Name) and node.ctx in ("store", "param"):
+                self.bound.add(node.name)
+        for node in flat:
+            if isinstance(node, n.Assign) and isinstance(node.target, n.Name):
+                value = _fold(node.node, self.consts)
+                name = node.target.name
+                if isinstance(value, str):
+                    old = self.consts.get(name, value)
+                    self.consts[name] = value if old == value else None
+        for node in flat:
+            if isinstance(node, n.Assign):
+                self._alias(node.target, node.node, False)
+            elif isinstance(node, n.For):
+                self._alias(node.target, node.iter, True)
+            elif isinstance(node, n.With):
+                for target, expr in zip(node.targets, node.values, strict=False):
+                    self._alias(target, expr, False)
+
+    def _alias(self, target: jn.Node, value: jn.Node, item: bool) -> None:
+        from jinja2 import nodes as n
+
+        names = [target] if isinstance(target, n.Name) else (
+            list(target.items) if isinstance(target, n.Tuple) else [])
+        root, steps = self._chain(value, set())
+        if not self._suspicious(root, steps):
+            return
+        steps = steps + [_Step("index", "item")] if item else steps
+        for t in names:
+            if isinstance(t, n.Name) and t.name not in self.aliases:
+                self.aliases[t.name] = ((root, steps), _text(value))
+
+    def _suspicious(self, root: str, steps: list[_Step]) -> bool:
+        names = [s.name for s in steps if s.kind in ("attr", "item")]
+        return (any(_DUNDER.match(x) for x in names) or bool(_DUNDER.match(root))
+                or any(s.kind == "dyn" for s in steps) or self._escape_root(root, steps)
+                or root in self.aliases)
+
+    def _escape_root(self, root: str, steps: list[_Step]) -> bool:
+        if root in ENGINE_OBJECTS and root not in self.bound:
+            return bool(steps) and steps[0].kind in ("attr", "item", "dyn")
+        return root in HOST_GLOBALS and root not in self.bound
+
+    def _chain(self, top: jn.Node, consumed: set[int]) -> Chain:
+        """Split an access chain into its root name and steps, walking the spine iteratively."""
+        from jinja2 import nodes as n
+
+        rev: list[_Step] = []
+        node: jn.Node | None = top
+        while node is not None:
+            nxt: jn.Node | None = None
+            if isinstance(node, n.Getattr):
+                rev.append(_Step("attr", node.attr, "dot"))
+                nxt = node.node
+            elif isinstance(node, n.Getitem):
+                rev.append(self._key_step(node.arg))
+                nxt = node.node
+            elif isinstance(node, n.Call):
+                if isinstance(node.node, n.Name) and node.node.name == "getattr" \
+                        and len(node.args) >= 2 and "getattr" not in self.bound:
+                    rev.append(self._name_step(node.args[1], "getattr"))
+                    consumed.add(id(node.node))
+                    nxt = node.args[0]
+                else:
+                    rev.append(_Step("call"))
+                    nxt = node.node
+            elif isinstance(node, n.Filter) and node.node is not None:
+                rev.extend(reversed(self._filter_steps(node)))
+                nxt = node.node
+            consumed.add(id(node))
+            if nxt is None:
+                break
+            node = nxt
+        root = node.name if isinstance(node, n.Name) else ""
+        if isinstance(node, n.Const) and isinstance(node.value, str) and rev \
+                and rev[-1].name in ("format", "format_map"):
+            rev.extend(reversed(_format_steps(node.value)))
+        return root, list(reversed(rev))
+
+    def _key_step(self, arg: jn.Node) -> _Step:
+        from jinja2 import nodes as n
+
+        value = _fold(arg, self.consts)
+        if isinstance(value, str):
+            return _Step("item", value, "dot" if isinstance(arg, n.Const) else "built")
+        if value is None and _builds_string(arg):
+            return _Step("dyn")
+        return _Step("index")
+
+    def _name_step(self, arg: jn.Node, via: str) -> _Step:
+        from jinja2 import nodes as n
+
+        value = _fold(arg, self.consts)
+        if isinstance(value, str):
+            built = via != "mapped" and not isinstance(arg, n.Const)
+            return _Step("attr", value, "built" if built else via)
+        return _Step("dyn", "", via)
+
+    def _filter_steps(self, node: jn.Filter) -> list[_Step]:
+        from jinja2 import nodes as n
+
+        if node.name == "attr" and node.args:
+            return [self._name_step(node.args[0], "attr-filter")]
+        steps = [_Step("filter", node.name)]
+        if node.name in _ATTRIBUTE_FILTERS:
+            named = [kw.value for kw in node.kwargs if kw.key == "attribute"]
+            if node.name in ("selectattr", "rejectattr") and node.args:
+                named.append(node.args[0])
+            if node.name == "map" and len(node.args) >= 2 and isinstance(node.args[0], n.Const) \
+                    and node.args[0].value == "attr":
+                named.append(node.args[1])
+            for expr in named:
+                step = self._name_step(expr, "mapped")
+                parts = step.name.split(".") if step.kind == "attr" else [step.name]
+                steps += [_Step(step.kind, p, "mapped") for p in parts]
+        return steps
+
+    def _resolve(self, root: str, steps: list[_Step]) -> tuple[str, list[_Step], str]:
+        """Substitute aliases of suspicious values (``{% set x = cycler.__init__ %}``)."""
+        notes: list[str] = []
+        for _ in range(8):
+            if root not in self.aliases:
+                break
+            (aroot, asteps), text = self.aliases[root]
+            notes.append(f"{root} = {text}")
+            root, steps = aroot, asteps + steps
+        return root, steps, "; ".join(notes)
+
+    def _grade(self, node: jn.Node, root: str, steps: list[_Step]) -> None:
+        root, steps, note = self._resolve(root, steps)
+        names = [s.name for s in steps if s.kind in ("attr", "item")]
+        dunders = [x for x in names if _DUNDER.match(x)] + ([root] if _DUNDER.match(root) else [])
+        escape_root = self._escape_root(root, steps)
+        reach = [x for x in [root, *names] if x in TARGETS]
+        evidence = _text(node) + (f"  (where {note})" if note else "")
+        built = [s.name for s in steps if s.via in ("built", "getattr") and _DUNDER.match(s.name)]
+        if built:
+            evidence += f"  (names built or looked up: {', '.join(built)})"
+        reported = True
+        if (dunders or (escape_root and steps)) and reach and (dunders or root in TARGETS
+                                                               or steps[0].kind != "call"):
+            path = [x for x in [root, *names] if _DUNDER.match(x) or x in TARGETS]
+            why = " -> ".join(dict.fromkeys(path))
+            self._report(ESCAPE, node, f"{evidence}  [reaches {why}]")
+        elif dunders:
+            self._report(DUNDER, node, evidence)
+        elif escape_root and root in ENGINE_OBJECTS:
+            self._report(ENGINE_OBJECT, node, evidence)
+        elif escape_root:
+            accessed = any(s.kind in ("attr", "item", "dyn", "index") for s in steps)
+            self._report(ENGINE_OBJECT, node, evidence,
+                         None if accessed else Severity.MEDIUM)
+        else:
+            reported = False
+        self._dynamic(node, steps, evidence, reported)
+
+    def _dynamic(self, node: jn.Node, steps: list[_Step], evidence: str, reported: bool) -> None:
+        dyn = [i for i, s in enumerate(steps) if s.kind == "dyn"]
+        if dyn:
+            called = any(s.kind == "call" for s in steps[dyn[0] + 1 :])
+            self._report(DYNAMIC_NAME, node, evidence, Severity.CRITICAL if called else None)
+        elif not reported:
+            private = [s.name for s in steps if s.kind == "attr" and s.via != "mapped"
+                       and s.name.startswith("_")]
+            if private:
+                self._report(PRIVATE, node, evidence)
+
+    def _report(self, r: Rule, node: jn.Node, evidence: str,
+                severity: Severity | None = None) -> None:
+        key = (r.id, node.lineno, evidence)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        if len(self.seen) > MAX_FINDINGS:
+            if len(self.seen) == MAX_FINDINGS + 1:
+                self.ctx.report(finding(TOO_COMPLEX, self.path, f"more than {MAX_FINDINGS} "
+                                        "suspicious constructs: the rest are not listed",
+                                        Location(line=node.lineno, detail=self.where or None)))
+            return
+        self.ctx.report(finding(r, self.path, _clip(evidence),
+                                Location(line=node.lineno, detail=self.where or None),
+                                severity=severity))
+
+
+def _format_steps(fmt: str) -> list[_Step]:
+    """Attribute names inside ``str.format`` fields (``'{0.__class__}'.format(x)``)."""
+    import string
+
+    steps: list[_Step] = []
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f]
+    except ValueError:
+        return steps
+    for field in fields[:32]:
+        for part in re.split(r"[.\[\]]", field)[1:]:
+            if part:
+                steps.append(_Step("attr", part, "format"))
+    return steps
+
+
+def _builds_string(node: jn.Node) -> bool:
+    """True when ``node`` computes a string from pieces (a hidden name, if used as a key)."""
+    from jinja2 import nodes as n
+
+    if isinstance(node, n.Concat | n.Mod):
+        return True
+    if isinstance(node, n.Add):
+        return any(isinstance(s, n.Const) and isinstance(s.value, str) or _builds_string(s)
+                   for s in (node.left, node.right))
+    if isinstance(node, n.Filter):
+        return node.name in _STRING_FILTERS
+    if isinstance(node, n.Call):
+        f = node.node
+        return (isinstance(f, n.Getattr) and f.attr in _STRING_METHODS) or (
+            isinstance(f, n.Name) and f.name in ("chr", "str"))
+    if isinstance(node, n.Getitem):
+        return isinstance(node.arg, n.Slice)
+    return False
+
+
+Folded = str | int | list[Any] | None
+
+
+def _fold(node: jn.Node | None, consts: dict[str, str | None], depth: int = 0) -> Folded:
+    """Evaluate string-building expressions made only of literals (bounded, no rendering)."""
+    from jinja2 import nodes as n
+
+    if node is None or depth > 40:
+        return None
+    try:
+        value = _fold_node(node, consts, depth + 1, n)
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError):
+        return None
+    if isinstance(value, str) and len(value) > _FOLD_MAX:
+        return None
+    if isinstance(value, list) and len(value) > _FOLD_MAX:
+        return None
+    return value
+
+
+def _fold_node(node: jn.Node, consts: dict[str, str | None], d: int, n: Any) -> Folded:
+    def f(x: jn.Node | None) -> Folded:
+        return _fold(x, consts, d)
+
+    if isinstance(node, n.Const):
+        v = node.value
+        return v if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) \
+            else None
+    if isinstance(node, n.Name):
+        return consts.get(node.name)
+    if isinstance(node, n.List | n.Tuple):
+        items = [f(x) for x in node.items]
+        return None if any(i is None for i in items) else items
+    if isinstance(node, n.Concat):
+        parts = [f(x) for x in node.nodes]
+        return None if any(p is None for p in parts) else "".join(str(p) for p in parts)
+    if isinstance(node, n.Neg | n.Pos):
+        v = f(node.node)
+        return (-v if isinstance(node, n.Neg) else v) if isinstance(v, int) else None
+    if isinstance(node, n.BinExpr):
+        return _fold_binary(node.operator, f(node.left), f(node.right))
+    if isinstance(node, n.Filter) and node.node is not None:
+        return _fold_filter(node.name, f(node.node), [f(a) for a in node.args])
+    if isinstance(node, n.Call):
+        return _fold_call(node, f, n)
+    if isinstance(node, n.Getitem):
+        base = f(node.node)
+        if not isinstance(base, str | list):
+            return None
+        if isinstance(node.arg, n.Slice):
+            s = node.arg
+            given = (s.start, s.stop, s.step)
+            bounds = [f(x) if x is not None else None for x in given]
+            ints = [b if isinstance(b, int) else None for b in bounds]
+            if any(x is not None and b is None for x, b in zip(given, ints, strict=True)):
+                return None
+            return base[slice(*ints)]
+        idx = f(node.arg)
+        return base[idx] if isinstance(idx, int) else None
+    return None
+
+
+def _fold_binary(op: str, a: Folded, b: Folded) -> Folded:
+    if a is None or b is None:
+        return None
+    if op == "+" and type(a) is type(b) and isinstance(a, str | int):
+        return a + b  # type: ignore[operator]
+    if op == "~":
+        return f"{a}{b}"
+    if isinstance(a, int) and isinstance(b, int) and op in ("-", "*", "//", "%") \
+            and abs(a) < 1 << 32 and abs(b) < 1 << 32:
+        return {"-": a - b, "*": a * b, "//": a // b if b else 0, "%": a % b if b else 0}[op]
+    if op == "*" and isinstance(a, str) and isinstance(b, int):
+        return a * b if 0 <= len(a) * b <= _FOLD_MAX else None
+    if op == "%" and isinstance(a, str) and re.fullmatch(r"(?:[^%]|%[sdc%])*", a):
+        return a % (tuple(b) if isinstance(b, list) else b)
+    return None
+
+
+def _fold_filter(name: str, base: Folded, args: list[Folded]) -> Folded:
+    if base is None or any(a is None for a in args):
+        return None
+    if name == "join" and isinstance(base, list):
+        sep = args[0] if args else ""
+        return str(sep).join(str(x) for x in base)
+    if name in ("string", "lower", "upper", "trim", "title", "capitalize"):
+        s = str(base)
+        return {"string": s, "lower": s.lower(), "upper": s.upper(), "trim": s.strip(),
+                "title": s.title(), "capitalize": s.capitalize()}[name]
+    if name == "reverse" and isinstance(base, str | list):
+        return base[::-1]
+    if name == "replace" and isinstance(base, str) and len(args) >= 2:
+        out = base.replace(str(args[0]), str(args[1]))
+        return out if len(out) <= _FOLD_MAX else None
+    if name == "format" and isinstance(base, str):
+        return _fold_binary("%", base, list(args))
+    if name in ("first", "last") and isinstance(base, str | list) and base:
+        return base[0] if name == "first" else base[-1]
+    if name == "list" and isinstance(base, str):
+        return list(base)
+    return None
+
+
+def _fold_call(node: jn.Call, f: Any, n: Any) -> Folded:
+    args = [f(a) for a in node.args]
+    if any(a is None for a in args) or node.kwargs:
+        return None
+    if isinstance(node.node, n.Name) and node.node.name == "chr" and len(args) == 1 \
+            and isinstance(args[0], int) and 0 <= args[0] < 0x110000:
+        return chr(args[0])
+    if not isinstance(node.node, n.Getattr):
+        return None
+    base, method = f(node.node.node), node.node.attr
+    if not isinstance(base, str):
+        return None
+    if method == "join" and len(args) == 1 and isinstance(args[0], list):
+        return base.join(str(x) for x in args[0])
+    if method == "replace" and len(args) == 2:
+        out = base.replace(str(args[0]), str(args[1]))
+        return out if len(out) <= _FOLD_MAX else None
+    if method in ("lower", "upper", "strip", "title", "capitalize") and not args:
+        return str(getattr(str, method)(base))
+    if method == "format" and re.fullmatch(r"(?:[^{}]|\{\d*\}|\{\{|\}\})*", base):
+        return base.format(*[str(a) for a in args])
+    return None
+
+
+_OPS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in",
+        "notin": "not in"}
+
+
+def _text(node: jn.Node | None, depth: int = 0) -> str:
+    """Source-like text of an expression, for evidence (a printer, not a renderer)."""
+    from jinja2 import nodes as n
+
+    if node is None:
+        return ""
+    if depth > 40:
+        return "…"
+
+    def t(x: jn.Node | None) -> str:
+        return _text(x, depth + 1)
+
+    if isinstance(node, n.Name):
+        return node.name
+    if isinstance(node, n.Const | n.TemplateData):
+        v = node.data if isinstance(node, n.TemplateData) else node.value
+        r = repr(v)
+        return r if len(r) <= 80 else r[:77] + "…'"
+    if isinstance(node, n.Getattr):
+        return f"{t(node.node)}.{node.attr}"
+    if isinstance(node, n.Getitem):
+        return f"{t(node.node)}[{t(node.arg)}]"
+    if isinstance(node, n.Slice):
+        return f"{t(node.start)}:{t(node.stop)}" + (f":{t(node.step)}" if node.step else "")
+    if isinstance(node, n.Call | n.Filter | n.Test):
+        args = [t(a) for a in node.args] + [f"{k.key}={t(k.value)}" for k in node.kwargs]
+        args += [f"*{t(node.dyn_args)}"] if node.dyn_args else []
+        args += [f"**{t(node.dyn_kwargs)}"] if node.dyn_kwargs else []
+        inner = ", ".join(args)
+        if isinstance(node, n.Call):
+            return f"{t(node.node)}({inner})"
+        sep = "|" if isinstance(node, n.Filter) else " is "
+        return f"{t(node.node)}{sep}{node.name}" + (f"({inner})" if inner else "")
+    if isinstance(node, n.Concat):
+        return " ~ ".join(t(x) for x in node.nodes)
+    if isinstance(node, n.BinExpr):
+        return f"{t(node.left)} {node.operator} {t(node.right)}"
+    if isinstance(node, n.UnaryExpr):
+        op = "not " if isinstance(node, n.Not) else node.operator
+        return f"{op}{t(node.node)}"
+    if isinstance(node, n.Compare):
+        return t(node.expr) + "".join(f" {_OPS.get(o.op, o.op)} {t(o.expr)}" for o in node.ops)
+    if isinstance(node, n.List | n.Tuple):
+        inner = ", ".join(t(x) for x in node.items)
+        return f"[{inner}]" if isinstance(node, n.List) else f"({inner})"
+    if isinstance(node, n.Dict):
+        return "{" + ", ".join(f"{t(p.key)}: {t(p.value)}" for p in node.items) + "}"
+    if isinstance(node, n.CondExpr):
+        return f"{t(node.expr1)} if {t(node.test)} else {t(node.expr2)}"
+    return type(node).__name__
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 2 * _TEXT_MAX else text[: 2 * _TEXT_MAX - 1] + "…"

@@ -1,0 +1,306 @@
+"""Under what terms: the model's licence from its card, LICENSE files and GGUF metadata.
+
+The card's ``license`` (a Hugging Face id, an SPDX expression, or ``other`` with
+``license_name``/``license_link``) is mapped to an SPDX id or a ``LicenseRef-`` id. LICENSE,
+COPYING, NOTICE and USE_POLICY files are identified by content (catalogue fingerprints),
+and every licence text is searched for restrictive clause classes with quoted sentences.
+Disagreements between the card and the files are findings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from modeltrust._assess import rules
+from modeltrust._assess.card import Card
+from modeltrust._assess.catalogue import (
+    Licence,
+    catalogue,
+    fingerprint,
+    open_types_of,
+    spdx_expression,
+    split_ids,
+)
+from modeltrust._assess.clauses import Clause, find_clauses
+from modeltrust._assess.snapshot import Snapshot
+from modeltrust._assess.yamlsafe import as_list, as_str
+from modeltrust.findings import Finding, Location, Rule
+from modeltrust.rules import finding
+
+LICENCE_FILE = re.compile(
+    r"(^|/)(licen[cs]e|copying|notice|use[_-]?policy|acceptable[_-]use[_-]policy|"
+    r"terms[_-]of[_-]use)([._-][^/]*)?$", re.IGNORECASE)
+_POLICY = re.compile(r"policy|terms[_-]of[_-]use", re.IGNORECASE)
+_NOTICE = re.compile(r"(^|/)notice", re.IGNORECASE)
+_UNSET = {"", "unknown", "none", "null", "n/a", "no-license"}
+CLAUSE_RULES: dict[str, Rule] = {
+    "non_commercial": rules.LIC_NON_COMMERCIAL,
+    "research_only": rules.LIC_RESEARCH_ONLY,
+    "field_of_use": rules.LIC_FIELD_OF_USE,
+    "user_threshold": rules.LIC_THRESHOLD,
+    "output_ban": rules.LIC_OUTPUT_BAN,
+    "naming": rules.LIC_NAMING,
+    "remote_restriction": rules.LIC_REMOTE,
+    "termination_deletion": rules.LIC_REMOTE,
+}
+
+
+@dataclass(frozen=True)
+class LicenceFile:
+    """A licence-like file and what its text was identified as (None: not identified)."""
+
+    path: str
+    role: str
+    spdx: str | None
+    name: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"path": self.path, "role": self.role, "spdx": self.spdx, "name": self.name}
+
+
+@dataclass(frozen=True)
+class LicenceResult:
+    """The model's licence: id, where it was declared, its terms, files and clauses."""
+
+    spdx: str | None
+    name: str | None
+    source: str
+    declared: str | None
+    status: str
+    family: str | None
+    terms: str | None
+    osi_approved: bool
+    open_types: tuple[str, ...]
+    files: tuple[LicenceFile, ...]
+    clauses: tuple[Clause, ...]
+    naming: str = ""
+
+    @property
+    def restrictive_clauses(self) -> tuple[Clause, ...]:
+        """Clauses that restrict the freedoms to use, study, modify and share."""
+        return tuple(c for c in self.clauses if c.kind != "naming")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form (the ``licence`` object of the openness report)."""
+        return {
+            "spdx": self.spdx, "name": self.name, "source": self.source,
+            "declared": self.declared, "status": self.status, "family": self.family,
+            "terms": self.terms, "osi_approved": self.osi_approved,
+            "open_types": list(self.open_types),
+            "files": [f.to_dict() for f in self.files],
+            "clauses": [c.to_dict() for c in self.clauses],
+        }
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A licence id resolved from a declaration, with its catalogue entry when known."""
+
+    spdx: str
+    licence: Licence | None
+    known: bool
+
+
+def resolve(value: str, name: str = "", link: str = "") -> Resolved | None:
+    """Map a card ``license`` value (plus ``license_name``/``license_link``) to an id."""
+    value = value.strip()
+    if value.lower() in _UNSET:
+        return None
+    cat = catalogue()
+    if value.lower() == "other":
+        for hint in (name, link.rstrip("/").rsplit("/", 1)[-1] if link else ""):
+            lic = cat.by_hf_id(hint) if hint else None
+            if lic is not None:
+                return Resolved(lic.id, lic, True)
+        if name:
+            return Resolved("LicenseRef-" + _idstring(name), None, False)
+        return None
+    lic = cat.by_hf_id(value)
+    if lic is not None:
+        return Resolved(lic.id, lic, True)
+    alias = cat.hf_aliases.get(value.lower())
+    spdx = alias or spdx_expression(value)
+    if spdx is not None:
+        return Resolved(spdx, cat.by_id(spdx), True)
+    return Resolved("LicenseRef-" + _idstring(value), None, False)
+
+
+def _idstring(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", text.strip())[:80].strip("-") or "unnamed"
+
+
+def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | None,
+                   findings: list[Finding]) -> LicenceResult:
+    """Resolve the declared licence, identify licence files, find clauses and conflicts."""
+    files, clauses = _licence_files(snap, findings)
+    clauses += _card_clauses(snap, card)
+    declared_raw = as_list(card.meta.get("license")) if card.meta_ok else []
+    declared: str | None = " AND ".join(declared_raw) or None
+    card_path = snap.path_of(card.rel) if card.rel else snap.shown
+    resolved = _from_card(declared_raw, card)
+    source = "card" if resolved else "none"
+    if resolved is not None and not resolved.known:
+        findings.append(finding(rules.LIC_UNKNOWN, card_path,
+                                f"license: {declared!r} (license_name: "
+                                f"{as_str(card.meta.get('license_name'))!r})",
+                                Location(detail="YAML front matter")))
+    identified = [f for f in files if f.role == "licence" and f.spdx]
+    if resolved is not None and resolved.known:
+        for f in identified:
+            if f.spdx != resolved.spdx:
+                findings.append(finding(rules.LIC_MISMATCH, f.path,
+                                        f"card says {resolved.spdx} ({declared}); "
+                                        f"the text is {f.spdx} ({f.name})"))
+    if gguf_licence is not None:
+        resolved, source = _gguf(resolved, source, gguf_licence, findings)
+    if (resolved is None or not resolved.known) and identified:
+        lic = catalogue().by_id(identified[0].spdx or "")
+        resolved = Resolved(identified[0].spdx or "", lic, True)
+        source = "license_file"
+    if resolved is None:
+        findings.append(finding(rules.LIC_NONE, card_path,
+                                "no license in the card metadata and no identified "
+                                "LICENSE file"))
+    _clause_findings(clauses, findings)
+    result = _result(resolved, source, declared, files, clauses)
+    _terms_findings(result, card_path, findings)
+    return result
+
+
+def _terms_findings(res: LicenceResult, path: str, findings: list[Finding]) -> None:
+    """Non-commercial or research-only terms known from the id, when no text showed them."""
+    rule = {"non-commercial": rules.LIC_NON_COMMERCIAL,
+            "research-only": rules.LIC_RESEARCH_ONLY}.get(res.terms or "")
+    if rule is None or any(f.rule_id == rule.id for f in findings):
+        return
+    findings.append(finding(rule, path, f"{res.spdx} ({res.name}) is a {res.terms} licence",
+                            Location(detail=f"licence from {res.source}")))
+
+
+def _from_card(values: list[str], card: Card) -> Resolved | None:
+    name = as_str(card.meta.get("license_name"))
+    link = as_str(card.meta.get("license_link"))
+    parts = [r for r in (resolve(v, name, link) for v in values) if r is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    ids = " AND ".join(p.spdx for p in parts)
+    return Resolved(ids, None, all(p.known for p in parts))
+
+
+def _gguf(resolved: Resolved | None, source: str, gguf: tuple[str, str],
+          findings: list[Finding]) -> tuple[Resolved | None, str]:
+    path, value = gguf
+    other = resolve(value)
+    if other is None:
+        return resolved, source
+    if resolved is None:
+        return other, "gguf"
+    if resolved.known and other.known and other.spdx != resolved.spdx:
+        findings.append(finding(rules.LIC_MISMATCH, path,
+                                f"card says {resolved.spdx}; GGUF general.license is "
+                                f"{value!r} ({other.spdx})",
+                                Location(detail="general.license")))
+    return resolved, source
+
+
+def _result(resolved: Resolved | None, source: str, declared: str | None,
+            files: list[LicenceFile], clauses: list[Clause]) -> LicenceResult:
+    lic = resolved.licence if resolved else None
+    spdx = resolved.spdx if resolved else None
+    known = resolved is not None and resolved.known
+    open_types = open_types_of(spdx) if known else ()
+    osi = known and bool(split_ids(spdx)) and split_ids(spdx) <= catalogue().osi_approved
+    terms: str | None = lic.terms if lic is not None else (
+        _terms(split_ids(spdx)) if known else None)
+    status = "none" if resolved is None else "identified" if resolved.known else "unknown"
+    return LicenceResult(
+        spdx=spdx, name=lic.name if lic else spdx, source=source, declared=declared,
+        status=status, family=lic.family if lic else None, terms=terms,
+        osi_approved=osi, open_types=open_types, files=tuple(sorted(files, key=_fkey)),
+        clauses=tuple(sorted(set(clauses))), naming=lic.naming if lic else "")
+
+
+def _fkey(f: LicenceFile) -> str:
+    return f.path
+
+
+def _terms(ids: set[str]) -> str | None:
+    cat = catalogue()
+    if any("-NC" in i for i in ids):
+        return "non-commercial"
+    if ids <= cat.osi_approved:
+        return "copyleft" if any("GPL" in i or "MPL" in i or "EPL" in i for i in ids) \
+            else "permissive"
+    if ids <= cat.open_data | cat.open_content:
+        return "open-content"
+    return None
+
+
+def _licence_files(snap: Snapshot, findings: list[Finding]) -> tuple[list[LicenceFile],
+                                                                      list[Clause]]:
+    files: list[LicenceFile] = []
+    clauses: list[Clause] = []
+    for rel in sorted(r for r in snap.files if "/" not in r and LICENCE_FILE.search(r)):
+        shown = snap.path_of(rel)
+        text = snap.read_text(rel)
+        if text.error or text.binary or text.truncated:
+            why = text.error or ("binary content" if text.binary else
+                                 f"{text.size} bytes, only the first part analysed")
+            findings.append(finding(rules.LIC_UNREADABLE, shown, why))
+            if text.error:
+                continue
+        role = "policy" if _POLICY.search(rel) else "notice" if _NOTICE.search(rel) \
+            else "licence"
+        lic = identify(text.text, allow_policy=role == "policy")
+        if lic is None and role == "licence":
+            findings.append(finding(rules.LIC_TEXT_UNKNOWN, shown,
+                                    "no catalogue fingerprint matches the text"))
+        if lic is not None and lic.terms == "policy":
+            role = "policy"
+        files.append(LicenceFile(shown, role, lic.id if lic else None,
+                                 lic.name if lic else None))
+        clauses.extend(find_clauses(text.text, shown))
+    return files, clauses
+
+
+def identify(text: str, *, allow_policy: bool = False) -> Licence | None:
+    """The best catalogue match for a licence text; policies only when nothing else fits."""
+    hits = fingerprint(text)
+    main = [lic for lic, _ in hits if lic.terms != "policy"]
+    if main and not allow_policy:
+        return main[0]
+    policies = [lic for lic, _ in hits if lic.terms == "policy"]
+    if allow_policy and policies:
+        return policies[0]
+    return main[0] if main else (policies[0] if policies else None)
+
+
+def _card_clauses(snap: Snapshot, card: Card) -> list[Clause]:
+    if card.rel is None:
+        return []
+    shown = snap.path_of(card.rel)
+    out: list[Clause] = []
+    gated = as_str(card.meta.get("extra_gated_prompt")) if card.meta_ok else ""
+    if gated:
+        out.extend(find_clauses(gated[:200_000], shown))
+    section = card.section_text("licence")
+    sec = card.section("licence")
+    if section and sec is not None:
+        out.extend(find_clauses(section, shown, sec.line + 1))
+    return out
+
+
+def _clause_findings(clauses: list[Clause], findings: list[Finding]) -> None:
+    seen: set[str] = set()
+    for c in sorted(set(clauses), key=lambda c: (c.kind, c.path, c.line)):
+        rule = CLAUSE_RULES[c.kind]
+        key = f"{rule.id}:{c.kind}"
+        if key in seen:
+            continue
+        seen.add(key)
+        findings.append(finding(rule, c.path, f"{c.kind}: {c.quote}",
+                                Location(line=c.line, detail=c.kind)))

@@ -1,0 +1,155 @@
+"""Rules, capability tables and severity grades for repository Python (MT-CODE-*).
+
+A call's dotted name (after alias resolution) maps to a capability rule; its severity then
+depends on when the call runs (:data:`GRADES`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from modeltrust.findings import Rule, Severity
+from modeltrust.rules import rule
+
+_C, _H, _M, _L, _I = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW,
+                      Severity.INFO)
+_WHEN = ("Critical at import time (module level, class bodies, decorators, default "
+         "arguments), lower inside functions, lowest in ``if __name__ == '__main__'`` blocks.")
+_FIX = "Do not load the model with trust_remote_code=True until the code has been reviewed."
+PROCESS = rule("MT-CODE-001", "Repository Python runs processes", _C, f"""
+    The code calls ``os.system``, ``subprocess``, ``pty``, ``os.exec*``/``spawn*`` or similar:
+    loading the model can run any command. {_WHEN}""", fix=_FIX, cwe=78)
+DYNAMIC = rule("MT-CODE-002", "Repository Python executes dynamic code", _C, f"""
+    The code calls ``exec``/``eval``/``compile``, imports modules named at run time, builds
+    functions from code objects or deserialises pickles/marshal data, or loads code from
+    another repository (``trust_remote_code=True``, ``torch.hub.load``). {_WHEN}""",
+    fix=_FIX, cwe=94)
+NATIVE = rule("MT-CODE-003", "Repository Python loads native code", _C, f"""
+    The code loads shared libraries (``ctypes``, ``cffi``) or compiles and loads C++/CUDA
+    extensions (``torch.utils.cpp_extension``): native code outside any review. {_WHEN}""",
+    fix=_FIX, cwe=114)
+NETWORK = rule("MT-CODE-004", "Repository Python uses the network", _C, f"""
+    The code opens sockets or HTTP/FTP/SMTP connections, or uploads to the hub: it can
+    exfiltrate data or fetch a second stage. {_WHEN}""", fix=_FIX, cwe=913)
+HUB = rule("MT-CODE-005", "Repository Python downloads files from a model hub", _M, """
+    The code downloads files (``hf_hub_download``, ``snapshot_download``...) that were not
+    part of the scanned repository. High at import time, low inside functions.""",
+    fix="Make the files part of the repository so they are scanned with it.", cwe=494)
+FILE_WRITE = rule("MT-CODE-006", "Repository Python writes or deletes files", _H, """
+    The code opens files for writing, or removes, moves, copies or changes permissions of
+    files. High at import time, medium inside functions.""", fix=_FIX, cwe=73)
+CREDENTIALS = rule("MT-CODE-007", "Repository Python reads credentials or secrets", _H, """
+    The code reads tokens/keys from the environment (``HF_TOKEN``, ``AWS_*``...), dumps the
+    whole environment, reads credential files (``~/.ssh``, ``~/.aws``, ``.netrc``, browser
+    profiles, ``/etc/passwd``) or uses ``keyring``. High at import time or on
+    instantiation, medium inside functions.""", fix=_FIX, cwe=522)
+DYNAMIC_ATTR = rule("MT-CODE-008", "Dynamic attribute lookup on a sensitive module", _H, """
+    The code fetches an attribute of ``os``/``subprocess``/``builtins``... by a computed name
+    (``getattr(os, "sys" + "tem")``, ``vars(os)[...]``, ``__builtins__[...]``): the usual way
+    to hide a dangerous call from reviewers and scanners.""", fix=_FIX, cwe=470)
+OBFUSCATED = rule("MT-CODE-009", "Obfuscated payload handed to code execution", _C, """
+    Encoded data (base64, zlib/bz2/lzma, hex, rot13, marshalled code) is decoded and passed
+    to ``exec``/``eval``/``compile``/``__import__`` or a process call. Legitimate model code
+    has no reason to hide what it runs. Decoded payloads are scanned again as Python.""",
+    fix=_FIX, cwe=506)
+UNPARSABLE = rule("MT-CODE-020", "Python file does not parse", _M, """
+    The ``.py`` file is not valid Python 3 (or not valid UTF-8/declared encoding), so it could
+    not be analysed. Python 2 files, truncated downloads and deliberately broken files all
+    land here; none can be vouched for.""", fix="Review the file by hand.", cwe=20)
+LIMIT = rule("MT-CODE-021", "Python analysis stopped at a limit", _M, """
+    The file is larger, deeper or has more syntax nodes than the analysis bounds, or nests
+    encoded payloads deeper than followed. Whatever lies beyond was not examined.""",
+    fix="Review the file by hand.", cwe=400)
+PRESENT = rule("MT-CODE-022", "Python code in the model repository", _I, """
+    The repository ships Python that ``trust_remote_code=True`` (or a user running it) would
+    execute. Listed for review; other rules describe what it does.""")
+RULES = (PROCESS, DYNAMIC, NATIVE, NETWORK, HUB, FILE_WRITE, CREDENTIALS, DYNAMIC_ATTR,
+         OBFUSCATED, UNPARSABLE, LIMIT, PRESENT)
+
+MAX_SOURCE = 8 * 1024 * 1024
+MAX_NODES = 2_000_000
+MAX_DEPTH = 400
+MAX_DECODE_DEPTH = 3
+MAX_DECODED = 1024 * 1024
+IMPORT, INIT, CALL, SCRIPT = "import", "init", "call", "script"
+# Severity per rule and context (import, init, call, script).
+GRADES: dict[str, tuple[Severity, Severity, Severity, Severity]] = {
+    PROCESS.id: (_C, _H, _H, _M), DYNAMIC.id: (_C, _H, _H, _M), NATIVE.id: (_C, _H, _H, _M),
+    NETWORK.id: (_C, _H, _M, _L), HUB.id: (_H, _M, _L, _L), FILE_WRITE.id: (_H, _M, _M, _L),
+    CREDENTIALS.id: (_H, _H, _M, _L), DYNAMIC_ATTR.id: (_H, _H, _H, _M),
+    OBFUSCATED.id: (_C, _C, _C, _C),
+}
+ORDER = {IMPORT: 0, INIT: 1, CALL: 2, SCRIPT: 3}
+_NAMES = {
+    PROCESS: ("os.system os.popen os.popen2 os.popen3 os.fork os.forkpty os.startfile "
+              "os.posix_spawn os.posix_spawnp pty.spawn pty.fork platform.popen "
+              "commands.getoutput commands.getstatusoutput asyncio.create_subprocess_exec "
+              "asyncio.create_subprocess_shell multiprocessing.util.spawnv_passfds"),
+    DYNAMIC: ("builtins.exec builtins.eval builtins.compile builtins.__import__ "
+              "builtins.breakpoint importlib.import_module importlib.__import__ "
+              "importlib.reload importlib.util.spec_from_file_location "
+              "importlib.util.module_from_spec imp.load_source imp.load_module "
+              "types.FunctionType types.CodeType types.LambdaType marshal.loads marshal.load "
+              "pickle.loads pickle.load _pickle.loads _pickle.load cPickle.loads "
+              "cPickle.load dill.loads dill.load cloudpickle.loads cloudpickle.load "
+              "shelve.open runpy.run_path runpy.run_module code.InteractiveInterpreter "
+              "code.InteractiveConsole code.interact pydoc.locate pkgutil.resolve_name "
+              "pdb.run yaml.unsafe_load jsonpickle.decode torch.hub.load "
+              "transformers.dynamic_module_utils.get_class_from_dynamic_module"),
+    NATIVE: ("ctypes.CDLL ctypes.PyDLL ctypes.WinDLL ctypes.OleDLL ctypes.cdll.LoadLibrary "
+             "ctypes.windll.LoadLibrary _ctypes.dlopen cffi.FFI torch.utils.cpp_extension.load "
+             "torch.utils.cpp_extension.load_inline torch.ops.load_library "
+             "torch.classes.load_library"),
+    NETWORK: ("urllib.urlopen urllib.urlretrieve ssl.get_server_certificate "
+              "asyncio.open_connection wget.download huggingface_hub.upload_file "
+              "huggingface_hub.upload_folder huggingface_hub.create_commit "
+              "huggingface_hub.HfApi"),
+    HUB: ("huggingface_hub.hf_hub_download huggingface_hub.snapshot_download "
+          "huggingface_hub.cached_download huggingface_hub.file_download.hf_hub_download "
+          "transformers.utils.cached_file transformers.utils.hub.cached_file "
+          "modelscope.snapshot_download modelscope.hub.snapshot_download.snapshot_download"),
+    FILE_WRITE: ("shutil.rmtree shutil.copy shutil.copy2 shutil.copyfile shutil.copytree "
+                 "shutil.move shutil.chown os.remove os.unlink os.rename os.renames os.replace "
+                 "os.rmdir os.removedirs os.chmod os.chown os.symlink os.link os.truncate"),
+    CREDENTIALS: "",
+}
+_EXACT: dict[str, Rule] = {n: r for r, names in _NAMES.items() for n in names.split()}
+_PREFIXES: tuple[tuple[str, Rule], ...] = (
+    ("subprocess.", PROCESS), ("os.exec", PROCESS), ("os.spawn", PROCESS),
+    ("socket.", NETWORK), ("urllib.request.", NETWORK), ("urllib2.", NETWORK),
+    ("urllib3.", NETWORK), ("requests.", NETWORK), ("http.client.", NETWORK),
+    ("httpx.", NETWORK), ("aiohttp.", NETWORK), ("ftplib.", NETWORK), ("smtplib.", NETWORK),
+    ("telnetlib.", NETWORK), ("poplib.", NETWORK), ("imaplib.", NETWORK),
+    ("webbrowser.", NETWORK), ("paramiko.", NETWORK), ("xmlrpc.client.", NETWORK),
+    ("websocket.", NETWORK), ("websockets.", NETWORK), ("pycurl.", NETWORK),
+    ("keyring.", CREDENTIALS), ("ctypes.cdll.", NATIVE), ("ctypes.windll.", NATIVE),
+)
+WRITE_METHODS = frozenset({"write_text", "write_bytes", "symlink_to", "hardlink_to"})
+SENSITIVE_MODULES = frozenset({
+    "os", "posix", "nt", "subprocess", "builtins", "__builtins__", "importlib", "sys", "pty",
+    "socket", "ctypes", "shutil", "pickle", "marshal", "runpy", "code", "types", "io",
+})
+BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "setattr",
+                       "delattr", "breakpoint", "vars", "globals", "locals", "bytes",
+                       "bytearray", "dict", "str", "repr", "list", "print"})
+SECRET_ENV = re.compile(r"TOKEN(?!IZ)|SECRET|PASSW|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|"
+                         r"^AWS_|^SSH_|COOKIE|SESSION", re.IGNORECASE)
+SECRET_PATH = re.compile(
+    r"\.ssh\b|id_rsa|id_ed25519|\.aws/credentials|~/\.aws|\.netrc|/etc/passwd|/etc/shadow|"
+    r"\.git-credentials|\.docker/config\.json|\.kube/config|huggingface/token|\.pypirc|"
+    r"Login Data|\.mozilla/firefox|Google/Chrome|BraveSoftware|wallet\.dat|\.gnupg|Keychains",
+    re.IGNORECASE)
+SINK_EXEC = frozenset({"builtins.exec", "builtins.eval", "builtins.compile"})
+
+
+def classify(name: str) -> Rule | None:
+    found = _EXACT.get(name)
+    if found is not None:
+        return found
+    last = name.rsplit(".", 1)[-1]
+    if last.endswith(("Error", "Exception", "Warning")) or ".exceptions." in name:
+        return None
+    for prefix, r in _PREFIXES:
+        if name.startswith(prefix):
+            return r
+    return None

@@ -1,0 +1,296 @@
+"""Repository rules: auto_map, pickle beside safetensors, extension mismatch, executables."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+from pathlib import Path
+
+import pytest
+
+from _scanners.archive_factory import torch_zip
+from helpers.code_samples import CONFIGURATION, MODELING
+from modeltrust import scan
+from modeltrust._report.model import Coverage, FileEntry
+from modeltrust._scanners.repository import scan_repository
+from modeltrust._source.interface import Limits
+from modeltrust.findings import Finding, Severity
+
+PICKLE = pickle.dumps({"marker": "MODELTRUST-TEST-MARKER", "w": [1, 2]}, protocol=4)
+
+
+def safetensors_bytes() -> bytes:
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+    return struct.pack("<Q", len(header)) + header + b"\x00" * 4
+
+
+def repo_findings(folder: Path, **kw: object) -> list[Finding]:
+    return [f for f in scan(folder, **kw).findings if f.rule_id.startswith("MT-REPO-")]
+
+
+def rules(found: list[Finding]) -> list[str]:
+    return sorted(f.rule_id for f in found)
+
+
+def write_config(folder: Path, auto_map: dict[str, object], name: str = "config.json") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps({"model_type": "example", "auto_map": auto_map}))
+
+
+# -- auto_map --------------------------------------------------------------------------------
+
+
+def test_auto_map_local_modules_present(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoConfig": "configuration_example.ExampleConfig",
+                            "AutoModel": "modeling_example.ExampleModel"})
+    (tmp_path / "configuration_example.py").write_text(CONFIGURATION)
+    (tmp_path / "modeling_example.py").write_text(MODELING)
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-003"]
+    assert found[0].severity is Severity.INFO
+    assert found[0].evidence == ("trust_remote_code=True runs configuration_example.py, "
+                                 "modeling_example.py")
+
+
+def test_auto_map_module_missing(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoModel": "modeling_gone.GoneModel"})
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-001"] and found[0].severity is Severity.MEDIUM
+    assert "fetch it from the hub" in found[0].evidence
+    assert found[0].path.endswith("config.json")
+
+
+def test_auto_map_into_another_repository(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoModel": "evil-org/payload--modeling_x.Model"})
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-002"] and found[0].severity is Severity.HIGH
+    assert "'evil-org/payload'" in found[0].evidence and "modeling_x.py" in found[0].evidence
+
+
+def test_tokenizer_config_list_with_null(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoTokenizer": ["tokenization_x.Tok", None]},
+                 name="tokenizer_config.json")
+    assert rules(repo_findings(tmp_path)) == ["MT-REPO-001"]
+
+
+def test_custom_pipelines_impl(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"custom_pipelines": {"text-classification": {"impl": "other/repo--pipe.P"}}}))
+    assert rules(repo_findings(tmp_path)) == ["MT-REPO-002"]
+
+
+def test_excluded_module_is_reported(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoModel": "modeling_example.ExampleModel"})
+    (tmp_path / "modeling_example.py").write_text(MODELING)
+    found = repo_findings(tmp_path, exclude=["*.py"])
+    assert rules(found) == ["MT-REPO-004"] and "excluded" in found[0].evidence
+
+
+@pytest.mark.parametrize("ref", ["../../etc/passwd.X", "mod/../x.Cls", "NoDot", "a b.C"])
+def test_malformed_reference(tmp_path: Path, ref: str) -> None:
+    write_config(tmp_path, {"AutoModel": ref})
+    assert rules(repo_findings(tmp_path)) == ["MT-REPO-005"]
+
+
+def test_config_in_subfolder_resolves_there(tmp_path: Path) -> None:
+    write_config(tmp_path / "text_encoder", {"AutoModel": "modeling_example.ExampleModel"})
+    (tmp_path / "text_encoder" / "modeling_example.py").write_text(MODELING)
+    assert rules(repo_findings(tmp_path)) == ["MT-REPO-003"]
+
+
+def test_invalid_config_is_left_to_the_config_scanner(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("[1, 2, 3]")
+    assert repo_findings(tmp_path) == []
+
+
+# -- pickle beside safetensors ---------------------------------------------------------------
+
+
+def test_pickle_beside_safetensors(tmp_path: Path) -> None:
+    (tmp_path / "pytorch_model.bin").write_bytes(PICKLE)
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes())
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-010"] and found[0].severity is Severity.MEDIUM
+    assert found[0].path.endswith("pytorch_model.bin")
+    assert "model.safetensors" in found[0].evidence
+
+
+def test_torch_zip_shards_and_indexes(tmp_path: Path) -> None:
+    for i in (1, 2):
+        (tmp_path / f"pytorch_model-0000{i}-of-00002.bin").write_bytes(torch_zip())
+        (tmp_path / f"model-0000{i}-of-00002.safetensors").write_bytes(safetensors_bytes())
+    (tmp_path / "pytorch_model.bin.index.json").write_text('{"weight_map": {}}')
+    (tmp_path / "model.safetensors.index.json").write_text('{"weight_map": {}}')
+    found = [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-010"]
+    assert sorted(f.path.rsplit("/", 1)[-1] for f in found) == [
+        "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin",
+        "pytorch_model.bin.index.json"]
+
+
+def test_different_names_are_not_paired(tmp_path: Path) -> None:
+    (tmp_path / "optimizer.pt").write_bytes(PICKLE)
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pytorch_model.bin").write_bytes(PICKLE)
+    assert repo_findings(tmp_path) == []
+
+
+# -- content vs extension --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "data", "severity"), [
+    ("model.safetensors", PICKLE, Severity.HIGH),
+    ("weights.npy", PICKLE, Severity.HIGH),
+    ("config.json", b"\x00\x01\x02binary", Severity.MEDIUM),
+    ("model.gguf", b"\x00" * 32, Severity.MEDIUM),
+    ("vocab.txt", PICKLE, Severity.HIGH),
+])
+def test_content_does_not_match_extension(tmp_path: Path, name: str, data: bytes,
+                                          severity: Severity) -> None:
+    (tmp_path / name).write_bytes(data)
+    found = [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-011"]
+    assert len(found) == 1 and found[0].severity is severity
+    assert found[0].evidence.startswith(f"extension {name[name.rfind('.'):]} but the content")
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("pytorch_model.bin", torch_zip()),
+    ("model.pt", torch_zip()),
+    ("model.safetensors", b""),
+    ("config.json", b'{"a": 1}'),
+    ("notes.txt", b"plain text"),
+])
+def test_normal_combinations(tmp_path: Path, name: str, data: bytes) -> None:
+    (tmp_path / name).write_bytes(data)
+    assert [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-011"] == []
+
+
+# -- executables -----------------------------------------------------------------------------
+
+
+def test_elf_looking_file(tmp_path: Path) -> None:
+    (tmp_path / "helper").write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 64)
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.HIGH
+    assert "ELF executable" in found[0].evidence
+
+
+def test_shell_script(tmp_path: Path) -> None:
+    (tmp_path / "setup_model").write_text("#!/bin/sh\ntouch /tmp/modeltrust-test-marker\n")
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.MEDIUM
+    assert "#!/bin/sh" in found[0].evidence
+
+
+def test_execute_bit_on_text(tmp_path: Path) -> None:
+    p = tmp_path / "notes.txt"
+    p.write_text("hello")
+    p.chmod(0o755)
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.LOW
+
+
+def test_entries_from_other_sources() -> None:
+    entries = [FileEntry("m/a.zip!bin/tool", 10, "unknown", Coverage.NOT_ANALYSED,
+                         detail="Mach-O executable"),
+               FileEntry("m/a.zip!x.safetensors", 10, "pickle", Coverage.ANALYSED)]
+    found = scan_repository(Path("/nonexistent"), "m", entries, Limits())
+    assert [(f.rule_id, f.severity) for f in found] == [
+        ("MT-REPO-012", Severity.HIGH), ("MT-REPO-011", Severity.HIGH)]
+
+
+# -- sharded safetensors, whole-folder behaviour -----------------------------------------------
+
+
+def test_sharded_index_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeltrust._scanners import safetensors
+
+    calls: list[tuple[Path, str, Path]] = []
+
+    def fake(index_file: Path, shown: str, folder: Path, limits: Limits) -> list[Finding]:
+        calls.append((index_file, shown, folder))
+        return []
+
+    monkeypatch.setattr(safetensors, "check_sharded_index", fake)
+    sub = tmp_path / "unet"
+    sub.mkdir()
+    (sub / "diffusion_pytorch_model.safetensors.index.json").write_text('{"weight_map": {}}')
+    scan(tmp_path)
+    assert calls == [(sub / "diffusion_pytorch_model.safetensors.index.json",
+                      f"{tmp_path}/unet/diffusion_pytorch_model.safetensors.index.json", sub)]
+
+
+def test_crashing_index_check_becomes_a_finding(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeltrust._scanners import safetensors
+
+    def boom(*_: object) -> list[Finding]:
+        raise ValueError("bad")
+
+    monkeypatch.setattr(safetensors, "check_sharded_index", boom)
+    (tmp_path / "model.safetensors.index.json").write_text("{}")
+    found = [f for f in scan(tmp_path).findings if f.rule_id == "MT-GEN-001"]
+    assert len(found) == 1 and "ValueError" in found[0].evidence
+
+
+def test_clean_repository_and_determinism(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes())
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    (tmp_path / "README.md").write_text("# model\n")
+    assert repo_findings(tmp_path) == []
+    (tmp_path / "pytorch_model.bin").write_bytes(PICKLE)
+    write_config(tmp_path, {"AutoModel": "x/y--m.C", "AutoConfig": "gone.C"})
+    first = scan(tmp_path).findings
+    assert first == scan(tmp_path).findings
+
+
+def test_relative_dot_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(tmp_path, {"AutoModel": "modeling_gone.M"})
+    monkeypatch.chdir(tmp_path)
+    found = repo_findings(Path("."))
+    assert rules(found) == ["MT-REPO-001"] and found[0].path == "config.json"
+
+
+def test_symlink_escape_is_left_to_the_source_layer(tmp_path: Path) -> None:
+    (tmp_path / "outside.bin").write_bytes(PICKLE)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    os.symlink(tmp_path / "outside.bin", folder / "model.safetensors")
+    report = scan(folder)
+    assert [f.rule_id for f in report.findings] == ["MT-SRC-001"]
+
+
+def test_module_not_analysed_as_python(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoModel": "modeling_x.M"})
+    entries = [FileEntry(f"{tmp_path}/config.json", 10, "json", Coverage.ANALYSED),
+               FileEntry(f"{tmp_path}/modeling_x.py", 10, "pickle", Coverage.PARTIAL)]
+    found = scan_repository(tmp_path, str(tmp_path), entries, Limits())
+    assert [f.rule_id for f in found] == ["MT-REPO-004"]
+    assert "analysed as pickle" in found[0].evidence
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_never_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "run.sh").write_text("#!/bin/sh\n")
+    found = [f for f in scan_repository(tmp_path, str(tmp_path), [
+        FileEntry(f"{tmp_path}/pipe", 0, "special", Coverage.NOT_ANALYSED),
+        FileEntry(f"{tmp_path}/run.sh", 10, "text", Coverage.NOT_ANALYSED)], Limits())]
+    assert [f.path.rsplit("/", 1)[-1] for f in found] == ["run.sh"]
+    # even an entry wrongly listed as text is checked with fstat, not read
+    assert scan_repository(tmp_path, str(tmp_path), [
+        FileEntry(f"{tmp_path}/pipe", 0, "text", Coverage.NOT_ANALYSED)], Limits()) == []
+
+
+def test_hugging_face_snapshot_links_are_probed(tmp_path: Path) -> None:
+    repo = tmp_path / "models--o--n"
+    (repo / "blobs").mkdir(parents=True)
+    snap = repo / "snapshots" / "rev"
+    snap.mkdir(parents=True)
+    (repo / "blobs" / "abc").write_text("#!/bin/bash\necho hi\n")
+    os.symlink("../../blobs/abc", snap / "install")
+    found = repo_findings(snap)
+    assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.MEDIUM
