@@ -66,7 +66,25 @@ def scan(
         entries.extend(outcome.entries)
         findings.extend(outcome.findings)
     findings.extend(_repository_checks(collected.folders, entries, lim))
+    findings.extend(_signature_checks(targets))
     return Report.build(targets, entries, findings, severity)
+
+
+def _signature_checks(targets: list[str]) -> list[Finding]:
+    """The status of a signature file found beside a target (checked offline, no key)."""
+    found: list[Finding] = []
+    for target in targets:
+        path = Path(target)
+        near = (list(path.glob("*.sig")) if path.is_dir()
+                else [path.with_name(path.name + ".sig")])
+        if not any(p.is_file() for p in near):
+            continue  # the common case costs one glob; signing code is imported on need
+        from modeltrust._integrity.verifying import signature_status, status_findings
+
+        status = signature_status(path)
+        if status is not None:
+            found.extend(status_findings(status))
+    return found
 
 
 def _repository_checks(

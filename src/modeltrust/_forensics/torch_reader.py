@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,29 +156,40 @@ def read_torch_zip(path: Path, shown: str, problems: list[str]) -> list[TensorRe
         problems.append(f"{shown}: not a PyTorch zip checkpoint ({exc}); legacy pickle "
                         "checkpoints are not read")
         return []
-    with zf:
-        pkl = [i for i in zf.infolist() if i.filename.endswith("data.pkl")
-               and i.filename.count("/") == 1]
-        if not pkl or pkl[0].file_size > MAX_PICKLE_BYTES:
-            problems.append(f"{shown}: no readable data.pkl in the zip")
-            return []
-        prefix = pkl[0].filename[: -len("data.pkl")]
-        recs = records(zf.read(pkl[0]), problems, shown)
-        members = {i.filename: i for i in zf.infolist()}
-        out: list[TensorRef] = []
-        for rec in recs:
-            info = members.get(f"{prefix}data/{rec.key}")
-            span = _data_span(path, info) if info is not None else None
-            if span is None:
-                problems.append(f"{shown}: tensor {rec.name!r}: storage {rec.key} is missing "
-                                "or compressed")
-                continue
-            ref = _ref(path, shown, rec, span)
-            if ref is None:
-                problems.append(f"{shown}: tensor {rec.name!r} reaches past its storage")
-                continue
-            out.append(ref)
-        return out
+    try:
+        with zf:
+            return _read_members(zf, path, shown, problems)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            zlib.error) as exc:
+        problems.append(f"{shown}: damaged zip checkpoint ({type(exc).__name__}: {exc})")
+        return []
+
+
+def _read_members(
+    zf: zipfile.ZipFile, path: Path, shown: str, problems: list[str]
+) -> list[TensorRef]:
+    pkl = [i for i in zf.infolist() if i.filename.endswith("data.pkl")
+           and i.filename.count("/") == 1]
+    if not pkl or pkl[0].file_size > MAX_PICKLE_BYTES:
+        problems.append(f"{shown}: no readable data.pkl in the zip")
+        return []
+    prefix = pkl[0].filename[: -len("data.pkl")]
+    recs = records(zf.read(pkl[0]), problems, shown)
+    members = {i.filename: i for i in zf.infolist()}
+    out: list[TensorRef] = []
+    for rec in recs:
+        info = members.get(f"{prefix}data/{rec.key}")
+        span = _data_span(path, info) if info is not None else None
+        if span is None:
+            problems.append(f"{shown}: tensor {rec.name!r}: storage {rec.key} is missing "
+                            "or compressed")
+            continue
+        ref = _ref(path, shown, rec, span)
+        if ref is None:
+            problems.append(f"{shown}: tensor {rec.name!r} reaches past its storage")
+            continue
+        out.append(ref)
+    return out
 
 
 def _data_span(path: Path, info: zipfile.ZipInfo) -> tuple[int, int] | None:

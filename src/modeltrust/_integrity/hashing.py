@@ -273,6 +273,9 @@ def _hash_task(task: Task, hash_type: str, whole_file: bool) -> str:
         hasher = new_hasher(hash_type, threads=big)
         if hash_type == "blake3" and big and whole_file and task.start == 0:
             hasher.update_mmap(str(task.file.path))  # type: ignore[attr-defined]
+            now = os.stat(task.file.path)  # the path was opened again: same file?
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise IntegrityError(f"{task.file.name} was replaced while it was hashed")
         else:
             feed(fd, task.start, end, hasher.update)
         return hasher.digest().hex()
