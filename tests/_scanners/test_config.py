@@ -208,6 +208,21 @@ def test_yaml_python_tags_are_high() -> None:
     assert r.by_rule("MT-CFG-005")  # safe_load refuses the tag
 
 
+def test_protocol0_pickle_named_yaml_is_also_handed_to_the_pickle_scanner() -> None:
+    payload = f"cos\nsystem\n(S'{MARKER}'\ntR.".encode()
+    r = scan_text(payload, "config.yaml", Format.YAML)
+    assert r.child_data("config.yaml!@pickle") == payload
+    clean = scan_text("chat_name: x\ncount: 1\n", "c.yaml", Format.YAML)
+    assert clean.children == [] and clean.findings == []
+
+
+def test_protocol0_pickle_named_yaml_end_to_end(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(f"cos\nsystem\n(S'{MARKER}'\ntR.".encode())
+    report = modeltrust.scan(path)
+    assert report.max_severity is not None and report.max_severity >= Severity.HIGH
+
+
 def test_yaml_invalid_and_alias_bomb() -> None:
     r = scan_text("a: [1, 2\nb: :\n", "x.yaml", Format.YAML)
     assert r.by_rule("MT-CFG-005")[0].severity is Severity.LOW

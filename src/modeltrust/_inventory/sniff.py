@@ -28,6 +28,7 @@ _TEXT_BY_EXT = {
     ".tmpl": Format.TEMPLATE,
     ".yaml": Format.YAML,
     ".yml": Format.YAML,
+    ".json": Format.JSON,
     ".pbtxt": Format.TF_PBTXT,
 }
 _PROTOBUF_BY_EXT = {".onnx": Format.ONNX, ".pb": Format.TF_PROTOBUF, ".meta": Format.TF_PROTOBUF}

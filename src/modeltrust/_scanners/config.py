@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import pickletools
 import re
+import struct
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -129,6 +131,7 @@ _CLASS_KEYS = ("tokenizer_class", "processor_class", "image_processor_type",
 _JINJA = re.compile(r"\{\{|\{%")
 _MODULE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*$")
 _KERAS_KEYS = ("module", "registered_name", "keras_version", "backend")
+_GLOBAL_ARG = re.compile(r"[A-Za-z_][\w.]* [A-Za-z_][\w.]*")
 _PY_TAG = re.compile(r"!!python/[\w/:.-]*|tag:yaml\.org,2002:python/[\w/:.-]*")
 
 
@@ -152,6 +155,10 @@ class ConfigScanner(Scanner):
             return Result.not_analysed("config file too large", format=fmt)
         if is_yaml:
             _python_tags(data, artifact.path, ctx)
+        if _starts_like_pickle(data):
+            # Text wins over pickle for config names, but a protocol-0 pickle is text too:
+            # hand the bytes to the pickle scanner as well, in case a loader unpickles them.
+            ctx.scan_child(artifact.child("@pickle", bytes(data[: ctx.limits.max_member_size])))
         parsed = _load_yaml(data) if is_yaml else _load_json(data)
         if isinstance(parsed, str):
             if parsed == "pyyaml missing":
@@ -180,6 +187,21 @@ def _python_tags(data: Buffer, path: str, ctx: ScanContext) -> None:
         line = text.count("\n", 0, m.start()) + 1
         snippet = text[m.start() : m.end() + 60].split("\n", 1)[0]
         ctx.report(finding(PYTHON_TAG, path, snippet, Location(line=line)))
+
+
+def _starts_like_pickle(data: Buffer) -> bool:
+    """True when the bytes open with protocol-0 pickle opcodes naming an importable global."""
+    if bytes(data[:1]) not in (b"c", b"i", b"(", b"}", b"]"):
+        return False
+    try:
+        for count, (op, arg, _pos) in enumerate(pickletools.genops(bytes(data[:4096]))):
+            if op.name in ("GLOBAL", "INST") and _GLOBAL_ARG.fullmatch(str(arg)):
+                return True
+            if count >= 16:
+                break
+    except (ValueError, struct.error):
+        pass
+    return False
 
 
 def _load_json(data: Buffer) -> tuple[object, list[str]] | str:
