@@ -55,10 +55,10 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     if found is not None:
         return found
     source = _TEXT_BY_EXT.get(ext)
-    if source is not None:  # imported or rendered, never unpickled: text wins over pickle
-        text = _text_kind(head, data)
-        if text is not None and text.format is Format.TEXT:
-            return Sniffed(source, f"{source.value} source")
+    text = _text_kind(head, data) if source is not None else None
+    if source is not None and text is not None and text.format is Format.TEXT:
+        # imported or rendered, never unpickled: text wins over pickle
+        return Sniffed(source, f"{source.value} source")
     if ext in _PROTOBUF_BY_EXT and ext != ".onnx" and _is_protobuf(data):
         fmt = _PROTOBUF_BY_EXT[ext]
         return Sniffed(fmt, f"{fmt.value} protobuf")
@@ -68,11 +68,9 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
         return Sniffed(Format.SAFETENSORS, "safetensors by name (header not recognised)")
     if _has_zip_end(data):
         return Sniffed(Format.ZIP, "zip archive (data before the first member)")
-    text = _text_kind(head, data)
+    if source is None:  # with a source extension it was read above, once
+        text = _text_kind(head, data)
     if text is not None:
-        refined = _TEXT_BY_EXT.get(ext)
-        if refined is not None and text.format is Format.TEXT:
-            return Sniffed(refined, f"{refined.value} source")
         return text
     proto = _protobuf_kind(head, ext)
     if proto is not None:

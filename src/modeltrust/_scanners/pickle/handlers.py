@@ -18,6 +18,7 @@ from modeltrust._scanners.pickle.values import Container, PersistentRef, Unknown
 
 if TYPE_CHECKING:
     from modeltrust._scanners.pickle.vm import Interpreter
+    from modeltrust._source.interface import Buffer
 
 _i4 = struct.Struct("<i").unpack_from
 _u4 = struct.Struct("<I").unpack_from
@@ -128,88 +129,77 @@ def _float(vm: Interpreter) -> None:
 
 
 # ------------------------------------------------------------------ strings and bytes
+def _count(vm: Interpreter, unpack: Callable[[Buffer, int], tuple[int]], width: int) -> int:
+    """Read a little-endian length operand of ``width`` bytes."""
+    n = unpack(vm.data, vm.pos)[0]
+    vm.pos += width
+    return n
+
+
+def _push_data(vm: Interpreter, value: str | bytes | bytearray) -> None:
+    """Push a string/bytes operand; the VM checks whether it carries a hidden pickle."""
+    vm.stack.append(value)
+    vm.embedded(value)
+
+
 @_op("STRING")
 def _string(vm: Interpreter) -> None:
     line = vm._readline()
     if len(line) >= 2 and line[0] == line[-1] and line[:1] in (b"'", b'"'):
         raw = codecs.escape_decode(line[1:-1])[0]
-        vm.stack.append(raw.decode("latin-1"))
-        vm.embedded(vm.stack[-1])
+        _push_data(vm, raw.decode("latin-1"))
     else:
         raise vm._fail("the STRING opcode argument must be quoted")
 
 
 @_op("BINSTRING")
 def _binstring(vm: Interpreter) -> None:
-    n = _i4(vm.data, vm.pos)[0]
-    vm.pos += 4
+    n = _count(vm, _i4, 4)
     if n < 0:
         raise vm._fail("BINSTRING pickle has negative byte count")
-    vm.stack.append(vm._sized(n, "BINSTRING").decode("latin-1"))
-    vm.embedded(vm.stack[-1])
+    _push_data(vm, vm._sized(n, "BINSTRING").decode("latin-1"))
 
 
 @_op("SHORT_BINSTRING")
 def _short_binstring(vm: Interpreter) -> None:
-    n = vm._read(1)[0]
-    vm.stack.append(vm._read(n).decode("latin-1"))
-    if n > 15:
-        vm.embedded(vm.stack[-1])
+    _push_data(vm, vm._read(vm._read(1)[0]).decode("latin-1"))
 
 
 @_op("UNICODE")
 def _unicode(vm: Interpreter) -> None:
-    vm.stack.append(str(vm._readline(), "raw-unicode-escape"))
-    vm.embedded(vm.stack[-1])
+    _push_data(vm, str(vm._readline(), "raw-unicode-escape"))
 
 
 @_op("BINUNICODE")
 def _binunicode(vm: Interpreter) -> None:
-    n = _u4(vm.data, vm.pos)[0]
-    vm.pos += 4
-    vm.stack.append(str(vm._sized(n, "BINUNICODE"), "utf-8", "surrogatepass"))
-    if n > 23:
-        vm.embedded(vm.stack[-1])
+    raw = vm._sized(_count(vm, _u4, 4), "BINUNICODE")
+    _push_data(vm, str(raw, "utf-8", "surrogatepass"))
 
 
 @_op("BINUNICODE8")
 def _binunicode8(vm: Interpreter) -> None:
-    n = _u8(vm.data, vm.pos)[0]
-    vm.pos += 8
-    vm.stack.append(str(vm._sized(n, "BINUNICODE8"), "utf-8", "surrogatepass"))
-    vm.embedded(vm.stack[-1])
+    raw = vm._sized(_count(vm, _u8, 8), "BINUNICODE8")
+    _push_data(vm, str(raw, "utf-8", "surrogatepass"))
 
 
 @_op("BINBYTES")
 def _binbytes(vm: Interpreter) -> None:
-    n = _u4(vm.data, vm.pos)[0]
-    vm.pos += 4
-    vm.stack.append(vm._sized(n, "BINBYTES"))
-    vm.embedded(vm.stack[-1])
+    _push_data(vm, vm._sized(_count(vm, _u4, 4), "BINBYTES"))
 
 
 @_op("SHORT_BINBYTES")
 def _short_binbytes(vm: Interpreter) -> None:
-    n = vm._read(1)[0]
-    vm.stack.append(vm._read(n))
-    if n > 15:
-        vm.embedded(vm.stack[-1])
+    _push_data(vm, vm._read(vm._read(1)[0]))
 
 
 @_op("BINBYTES8")
 def _binbytes8(vm: Interpreter) -> None:
-    n = _u8(vm.data, vm.pos)[0]
-    vm.pos += 8
-    vm.stack.append(vm._sized(n, "BINBYTES8"))
-    vm.embedded(vm.stack[-1])
+    _push_data(vm, vm._sized(_count(vm, _u8, 8), "BINBYTES8"))
 
 
 @_op("BYTEARRAY8")
 def _bytearray8(vm: Interpreter) -> None:
-    n = _u8(vm.data, vm.pos)[0]
-    vm.pos += 8
-    vm.stack.append(bytearray(vm._sized(n, "BYTEARRAY8")))
-    vm.embedded(vm.stack[-1])
+    _push_data(vm, bytearray(vm._sized(_count(vm, _u8, 8), "BYTEARRAY8")))
 
 
 @_op("NEXT_BUFFER")
