@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from modeltrust._report.model import Report
-    from modeltrust.api import compare, digest, inspect, openness, scan, sign, verify
+    from modeltrust.api import bom, compare, digest, inspect, openness, scan, sign, verify
 
 __all__ = [
     "Error",
@@ -35,6 +35,7 @@ __all__ = [
     "SourceError",
     "UsageError",
     "__version__",
+    "bom",
     "compare",
     "digest",
     "inspect",
@@ -58,7 +59,7 @@ def __getattr__(name: str) -> Any:
         from modeltrust.api import openness
 
         return openness
-    if name in ("compare", "inspect"):
+    if name in ("compare", "inspect", "bom"):
         from modeltrust import api
 
         return getattr(api, name)

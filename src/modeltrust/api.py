@@ -365,3 +365,73 @@ def _need_numpy() -> None:
 
     if importlib.util.find_spec("numpy") is None:
         raise UsageError("weight forensics needs numpy: pip install 'modeltrust[forensics]'")
+
+
+# ---------------------------------------------------------------- bills of materials
+def bom(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "cyclonedx",  # noqa: A002 - the word users know from --format
+    hub_id: str | None = None,
+    revision: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> str:
+    """A bill of materials for a model: CycloneDX 1.6 ML-BOM or SPDX 3.0.1 (AI, Dataset).
+
+    The BOM renders the scan, the openness assessment and every file's SHA-256 (with the
+    OMS root digest): one body of evidence, so both formats say the same thing. Output is
+    deterministic JSON text; set ``SOURCE_DATE_EPOCH`` for a reproducible timestamp.
+
+    Args:
+        path: the model folder, hub cache repository folder or file.
+        format: ``cyclonedx`` or ``spdx``.
+        hub_id: ``org/name`` on the Hugging Face Hub when known (gives the purl).
+        revision: the hub commit when known.
+        progress: optional callback ``(done, total, path)`` for the scan.
+
+    Raises:
+        SourceError: the target does not exist or cannot be read.
+        UsageError: an option is invalid, or the ``bom`` extra is not installed.
+    """
+    from modeltrust._bom.interface import BomFormat, render
+
+    try:
+        fmt = BomFormat(format)
+    except ValueError:
+        raise UsageError(f"unknown BOM format {format!r} (cyclonedx or spdx)") from None
+    evidence = bom_evidence(path, hub_id=hub_id, revision=revision, progress=progress)
+    return render(evidence, fmt)
+
+
+if TYPE_CHECKING:
+    from modeltrust._bom.evidence import Evidence
+
+
+def bom_evidence(
+    path: str | os.PathLike[str],
+    *,
+    hub_id: str | None = None,
+    revision: str | None = None,
+    progress: ProgressCallback | None = None,
+    report: Report | None = None,
+    openness: OpennessReport | None = None,
+    extra_findings: Iterable[Finding] = (),
+) -> Evidence:
+    """The evidence a BOM renders (see :mod:`modeltrust._bom.evidence`), for custom output.
+
+    Raises:
+        SourceError: the target does not exist or cannot be read.
+        UsageError: an option is invalid, or the ``bom`` extra is not installed.
+    """
+    import importlib.util
+
+    missing = [m for m in ("packageurl", "license_expression", "yaml")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"BOMs need {', '.join(missing)}: pip install 'modeltrust[bom]'")
+    from modeltrust._bom.gather import gather
+
+    target = os.fspath(path)
+    report = report or scan(target, progress=progress)
+    return gather(target, report=report, openness=openness, hub_id=hub_id,
+                  revision=revision, extra_findings=tuple(extra_findings))

@@ -354,7 +354,8 @@ def test_audit_report_card(link_dir: Path) -> None:
     assert "Safety" in text and "SUSPICIOUS" in text and "MT-SRC-001" in text
     for section in ("Integrity", "Openness", "Lineage/tampering", "Inventory (BOM)"):
         assert f"{section}" in text
-    assert text.count("not yet available in this version") == 1  # only the BOM is pending
+    assert "not yet available" not in text
+    assert "no BOM written: pass --bom FILE" in text
     assert "no signature file" in text and "licence:" in text and "pass --base" in text
     assert text.index("Safety") < text.index("Integrity") < text.index("Openness")
 
@@ -368,7 +369,7 @@ def test_audit_honours_fail_on_and_json(link_dir: Path, tmp_path: Path) -> None:
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(doc["sections"]["safety"]["report"])
     assert doc["sections"]["openness"]["status"] == "assessed"
     assert doc["sections"]["lineage"]["status"] == "not_available"
-    assert doc["sections"]["inventory"]["status"] == "not_available"
+    assert doc["sections"]["inventory"]["status"] == "not_requested"
 
 
 def test_audit_missing_path_exits_2(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """``modeltrust audit``: one report card for a model, one section per question.
 
 Safety (the scan), Integrity (signature and cache checks), Openness (licence, OSAID, MOF),
-Lineage/tampering (weights compared with ``--base``) and the Inventory. A section that is not
+Lineage/tampering (weights compared with ``--base``) and the Inventory (the files by role,
+and with ``--bom FILE`` a CycloneDX or SPDX BOM built from the same results). A section that is not
 available says so explicitly rather than being left out, so nobody mistakes a missing
 section for a clean one.
 """
@@ -34,7 +35,6 @@ from modeltrust._report.model import REPORT_SCHEMA_VERSION, Report
 from modeltrust.errors import Error
 from modeltrust.findings import Finding
 
-NOT_YET = "not yet available in this version"
 TOP_FINDINGS = 5
 """Findings shown on the card; the full list is what ``modeltrust scan`` prints."""
 
@@ -45,6 +45,8 @@ Examples:
   modeltrust audit ./my-model
   modeltrust audit ./my-model --base ./base-model
   modeltrust audit ./my-model --fail-on medium --format json -o audit.json
+  modeltrust audit ./my-model --bom my-model.cdx.json
+  modeltrust audit ./my-model --bom my-model.spdx.json    # format from the name
 """
 
 
@@ -59,6 +61,10 @@ class Card:
     openness_error: str = ""
     comparison: Any = None
     comparison_error: str = ""
+    bom_path: str | None = None
+    bom_format: str = ""
+    bom_error: str = ""
+    evidence: Any = None
     sections: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -77,9 +83,10 @@ class Card:
         return any(f.severity >= self.scan.fail_on for f in self.findings)
 
 
-def build_card(report: Report, base: str | None) -> Card:
+def build_card(report: Report, base: str | None, bom: str | None = None,
+               bom_format: str | None = None) -> Card:
     """Run the other stages on the audited model and collect their results."""
-    card = Card(report)
+    card = Card(report, bom_path=bom)
     target = report.targets[0]
     _integrity(card, target)
     try:
@@ -91,7 +98,24 @@ def build_card(report: Report, base: str | None) -> Card:
             card.comparison = modeltrust.compare(base, target, fail_on=report.fail_on)
         except Error as exc:
             card.comparison_error = exc.diagnostics()
+    if bom is not None:
+        _write_bom(card, target, bom, bom_format)
     return card
+
+
+def _write_bom(card: Card, target: str, path: str, fmt: str | None) -> None:
+    """Render the BOM from this audit's own results (nothing is scanned twice)."""
+    from modeltrust import api
+    from modeltrust._bom.interface import BomFormat, format_for, render
+
+    chosen = BomFormat(fmt) if fmt else format_for(path)
+    card.bom_format = chosen.label
+    try:
+        card.evidence = api.bom_evidence(target, report=card.scan, openness=card.openness,
+                                         extra_findings=card.integrity_findings)
+        atomic_write(path, render(card.evidence, chosen))
+    except Error as exc:
+        card.bom_error = exc.diagnostics()
 
 
 def _integrity(card: Card, target: str) -> None:
@@ -131,7 +155,7 @@ def card_lines(card: Card) -> list[Text]:
     out += _block("Integrity", card.integrity)
     out += _block("Openness", _openness_lines(card))
     out += _block("Lineage/tampering", _lineage_lines(card))
-    out.append(Text(f"{'Inventory (BOM)':<18}{NOT_YET}", style="dim"))
+    out += _block("Inventory (BOM)", _inventory_lines(card))
     return out
 
 
@@ -162,6 +186,38 @@ def _lineage_lines(card: Card) -> list[str]:
     return lines
 
 
+def _inventory_lines(card: Card) -> list[str]:
+    roles: dict[str, int] = {}
+    for entry in card.scan.files:
+        if "!" not in entry.path:
+            roles[entry.format] = roles.get(entry.format, 0) + 1
+    shown = ", ".join(f"{n} {fmt}" for fmt, n in sorted(roles.items(), key=lambda x: -x[1]))
+    lines = [f"files by format: {shown or 'none'}"]
+    if card.bom_path is None:
+        return [*lines, "no BOM written: pass --bom FILE (CycloneDX 1.6 or SPDX 3.0.1)"]
+    if card.bom_error:
+        return [*lines, f"BOM not written: {card.bom_error}"]
+    ev = card.evidence
+    lines.append(f"{card.bom_format} BOM written to {card.bom_path}")
+    lines.append(f"OMS root digest: {ev.root_digest or 'not computed'}")
+    lines.append(f"{len(ev.files)} files hashed, {len(ev.licences)} licences, "
+                 f"{len(ev.datasets)} datasets, {len(ev.ancestors)} base models, "
+                 f"{len(ev.unknowns)} facts unknown")
+    return lines
+
+
+def _inventory_dict(card: Card) -> dict[str, object]:
+    if card.bom_path is None:
+        return {"status": "not_requested", "message": "pass --bom FILE to write a BOM"}
+    if card.bom_error:
+        return {"status": "not_available", "message": card.bom_error}
+    ev = card.evidence
+    return {"status": "written", "path": card.bom_path, "format": card.bom_format,
+            "root_digest": ev.root_digest or None, "files": len(ev.files),
+            "licences": len(ev.licences), "datasets": len(ev.datasets),
+            "base_models": len(ev.ancestors), "unknowns": list(ev.unknowns)}
+
+
 def card_dict(card: Card) -> dict[str, object]:
     """The card as JSON: every section with its status and its full report."""
     report = card.scan
@@ -177,7 +233,7 @@ def card_dict(card: Card) -> dict[str, object]:
                     if card.comparison is not None else
                     {"status": "not_available",
                      "message": card.comparison_error or "no --base given"}),
-        "inventory": {"status": "not_available", "message": NOT_YET},
+        "inventory": _inventory_dict(card),
     }
     return {
         "kind": "audit",
@@ -209,8 +265,13 @@ def render_card(card: Card, fmt: str) -> str:
               default="console", show_default=True, help="Report card format.")
 @click.option("--base", type=click.Path(exists=True), default=None,
               help="Base model to compare the weights with (Lineage/tampering section).")
+@click.option("--bom", "bom", type=click.Path(dir_okay=False, path_type=str), default=None,
+              metavar="FILE", help="Also write a BOM of the audited model to FILE.")
+@click.option("--bom-format", type=click.Choice(["cyclonedx", "spdx"]), default=None,
+              help="BOM standard (default: from the --bom file name, else cyclonedx).")
 @output_option
-def audit_command(fmt: str, output: str | None, base: str | None, **params: Any) -> None:
+def audit_command(fmt: str, output: str | None, base: str | None, bom: str | None,
+                  bom_format: str | None, **params: Any) -> None:
     """Audit a model and print one report card.
 
     Safety is the same analysis as 'modeltrust scan'; Integrity checks a signature file
@@ -220,7 +281,7 @@ def audit_command(fmt: str, output: str | None, base: str | None, **params: Any)
     """
     opts = ScanOptions.from_params(params)
     report = run_scan(opts)
-    card = build_card(report, base)
+    card = build_card(report, base, bom, bom_format)
     if output is not None and output != "-":
         atomic_write(output, render_card(card, fmt))
         if not opts.quiet:

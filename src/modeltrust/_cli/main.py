@@ -22,6 +22,7 @@ COMMANDS = {
     "scan": ("modeltrust._cli.scan", "scan_command"),
     "rules": ("modeltrust._cli.rules", "rules_command"),
     "audit": ("modeltrust._cli.audit", "audit_command"),
+    "bom": ("modeltrust._cli.bom", "bom_command"),
     "compare": ("modeltrust._cli.compare", "compare_command"),
     "inspect": ("modeltrust._cli.inspect", "inspect_command"),
     "sign": ("modeltrust._cli.sign", "sign_command"),
@@ -38,6 +39,7 @@ Examples:
   modeltrust scan model.ckpt --format sarif -o scan.sarif
   modeltrust rules MT-SRC-001
   modeltrust audit ./my-model
+  modeltrust bom ./my-model -o my-model.cdx.json
 
 Run 'modeltrust COMMAND --help' for the options of a command.
 """

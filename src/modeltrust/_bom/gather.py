@@ -1,0 +1,362 @@
+"""Collect the BOM's evidence from the scan, integrity and openness results of one model.
+
+Nothing is analysed twice: the scan report and the openness report are taken as given
+(``audit`` passes its own); what this stage adds is the one hashing pass (every file's
+SHA-256, from which the OMS root digest is computed exactly as ``modeltrust digest`` does)
+and short quotes from the model card. Offline: hub URLs and purls are written, never fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modeltrust import __version__
+from modeltrust._assess.card import read_card
+from modeltrust._assess.lineage import HUB_ID
+from modeltrust._assess.snapshot import Snapshot, open_snapshot
+from modeltrust._bom import cardfacts
+from modeltrust._bom.evidence import (
+    AncestorFact,
+    DatasetFact,
+    Evidence,
+    FileFact,
+    LicenceFact,
+    SignatureFact,
+)
+from modeltrust.errors import UsageError
+from modeltrust.findings import Finding
+
+if TYPE_CHECKING:
+    from modeltrust._assess.report import OpennessReport
+    from modeltrust._report.model import Report
+
+HUB_URL = "https://huggingface.co/"
+MAX_UNKNOWN_DATASETS = 256
+
+_WEIGHTS = frozenset({
+    "pickle", "joblib", "pytorch-zip", "torchscript", "pytorch-legacy", "pytorch-legacy-tar",
+    "numpy-npy", "numpy-npz", "safetensors", "gguf", "hdf5", "keras", "keras-h5", "onnx",
+    "tensorflow-protobuf", "tensorflow-pbtxt", "tflite"})
+_TOKENIZER = re.compile(r"(^|/)(tokenizer[^/]*|vocab[^/]*|merges\.txt|special_tokens_map\.json|"
+                        r"added_tokens\.json|[^/]*\.model|spiece[^/]*)$", re.IGNORECASE)
+_LICENCE = re.compile(r"(^|/)(licen[cs]e|copying|notice|use[_-]?policy)([._-][^/]*)?$",
+                      re.IGNORECASE)
+_CARD = re.compile(r"^(readme(\.md|\.markdown)?|configuration\.json)$", re.IGNORECASE)
+_SIGNATURE = re.compile(r"\.sig(\.tensors\.json)?$")
+
+
+def gather(target: str, *, report: Report | None = None,
+           openness: OpennessReport | None = None, hub_id: str | None = None,
+           revision: str | None = None, extra_findings: tuple[Finding, ...] = ()) -> Evidence:
+    """Build the evidence for ``target`` (a folder, hub cache repository or file).
+
+    Args:
+        target: what was scanned and assessed.
+        report: the scan report of ``target`` (scanned here when not given).
+        openness: the openness report of ``target`` (assessed here when not given).
+        hub_id: ``org/name`` on the Hugging Face Hub, when the user knows it (a hub cache
+            folder names it already).
+        revision: the hub commit, when the user knows it.
+        extra_findings: findings of other stages to report too (``audit``'s integrity).
+
+    Raises:
+        SourceError: the target does not exist.
+        UsageError: ``hub_id``, ``revision`` or ``SOURCE_DATE_EPOCH`` is malformed.
+    """
+    import modeltrust
+
+    if hub_id is not None and not HUB_ID.match(hub_id):
+        raise UsageError(f"--hub-id {hub_id!r} is not of the form ORG/NAME")
+    if revision is not None and not re.fullmatch(r"[\w.\-/]{1,200}", revision):
+        raise UsageError(f"--revision {revision!r} is not a commit or a tag")
+    stamp = timestamp()
+    snap = open_snapshot(target)
+    report = report or modeltrust.scan(target)
+    openness = openness or modeltrust.openness(target)
+    card = read_card(snap)
+    unknowns: list[str] = []
+    root_digest, files = _hash(snap, _formats(report, snap, target), unknowns)
+    hub = hub_id or _cache_hub_id(snap)
+    acc = openness.accountability
+    rev = revision or snap.revision or acc.revision
+    title, description = cardfacts.title_and_description(card)
+    group, name = (hub.split("/", 1) if hub else
+                   (None, title or openness.lineage.model_name or _basename(snap)))
+    task = openness.card.pipeline_tag
+    inputs, outputs = cardfacts.modalities(task)
+    family, arch = cardfacts.architecture(snap, _gguf_arch(report))
+    licences = _licences(openness, card.meta, snap)
+    datasets = _datasets(openness, card.modelscope != {})
+    findings = tuple(sorted({_relative(f, snap, target) for f in
+                             (*report.findings, *extra_findings)}, key=Finding.sort_key))
+    ev = Evidence(
+        name=name, group=group, revision=rev, root_digest=root_digest, timestamp=stamp,
+        tool_version=__version__, files=files, hub_id=hub, purl=_purl(hub, rev),
+        description=description, release_time=_release_time(acc.date),
+        publisher=acc.publisher, contacts=acc.contacts,
+        card_path=card.rel, task=task, library=openness.card.library_name,
+        languages=openness.card.languages,
+        tags=tuple(sorted({t[:100] for t in _strings(card.meta.get("tags"))}))[:50],
+        architecture_family=family, architecture=arch, inputs=inputs, outputs=outputs,
+        licences=licences, licence_terms=openness.licence.terms,
+        training_information=cardfacts.section_quote(card, "training_data"),
+        datasets=datasets, ancestors=_ancestors(openness),
+        metrics=cardfacts.metrics(card.meta), considerations=cardfacts.considerations(card),
+        signatures=_signatures(snap, files), findings=findings, verdict=report.verdict,
+    )
+    return _with_unknowns(ev, unknowns)
+
+
+def timestamp() -> str:
+    """Now, or ``SOURCE_DATE_EPOCH`` (reproducible builds) when it is set.
+
+    Raises:
+        UsageError: ``SOURCE_DATE_EPOCH`` is not a non-negative integer.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds")
+        moment = datetime.fromtimestamp(int(raw), UTC)
+    else:
+        moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------------------ files
+def _hash(snap: Snapshot, formats: dict[str, str],
+          unknowns: list[str]) -> tuple[str, tuple[FileFact, ...]]:
+    """Every file's SHA-256 in one parallel pass; the OMS root digest from the same digests."""
+    from modeltrust._integrity.errors import IntegrityError
+    from modeltrust._integrity.hashing import hash_tasks, list_model, plan
+    from modeltrust._integrity.manifest import root_digest
+    from modeltrust._integrity.signing import DEFAULT_SIGNATURE, SIDECAR_SUFFIX
+
+    own = [DEFAULT_SIGNATURE, DEFAULT_SIGNATURE + SIDECAR_SUFFIX] if snap.single is None else []
+    root = snap.root
+    oms: dict[str, str] = {}
+    try:
+        listing = list_model(root, own, allow_symlinks=snap.cache_root is not None)
+        oms = hash_tasks(plan(listing.files, "files", 0), "sha256", whole_file=True)
+        digest = "sha256:" + root_digest(oms[n] for n in sorted(oms))
+    except (IntegrityError, UsageError) as exc:
+        digest = ""
+        unknowns.append(f"OMS root digest: not computed ({exc})")
+    files: list[FileFact] = []
+    for rel in sorted(set(snap.files) | set(oms)):
+        sha = oms.get(rel) or _sha256(root if snap.single is not None else root / rel)
+        if sha is None:
+            unknowns.append(f"file {rel}: unreadable, not hashed")
+            continue
+        size = snap.files.get(rel)
+        if size is None:
+            size = (root / rel).stat().st_size if snap.single is None else 0
+        fmt = formats.get(rel, "unknown")
+        files.append(FileFact(rel, size, sha, fmt, _role(rel, fmt), in_manifest=rel in oms))
+    if snap.truncated:
+        unknowns.append(f"files: {snap.truncated} more files not listed (limit reached)")
+    return digest, tuple(files)
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _role(rel: str, fmt: str) -> str:
+    base = rel.rsplit("/", 1)[-1]
+    if _SIGNATURE.search(base):
+        return "signature"
+    if fmt in _WEIGHTS:
+        return "weights"
+    if _CARD.match(rel):
+        return "card"
+    if _LICENCE.search(rel):
+        return "licence"
+    if _TOKENIZER.search(rel):
+        return "tokenizer"
+    if fmt == "python":
+        return "code"
+    if fmt == "jinja-template":
+        return "template"
+    if fmt in ("json", "yaml"):
+        return "config"
+    return "other"
+
+
+def _formats(report: Report, snap: Snapshot, target: str) -> dict[str, str]:
+    """Relative path -> detected format, from the scan's file list (members excluded)."""
+    out: dict[str, str] = {}
+    for entry in report.files:
+        rel = _rel_path(entry.path, snap, target)
+        if rel is not None and "!" not in rel:
+            out[rel] = entry.format
+    return out
+
+
+def _rel_path(shown: str, snap: Snapshot, target: str) -> str | None:
+    """A scan path made relative to the snapshot root; None when outside it."""
+    if snap.single is not None:
+        return snap.single if shown.split("!", 1)[0] == os.path.normpath(target) else None
+    norm = os.path.normpath(shown.split("!", 1)[0])
+    rest = shown[len(shown.split("!", 1)[0]):]
+    prefixes = {os.path.normpath(target), os.path.normpath(snap.shown), str(snap.root)}
+    for prefix in sorted(prefixes, key=len, reverse=True):  # the snapshot before its repo
+        if norm == prefix:
+            return "" + rest
+        if prefix in (".", ""):
+            return norm + rest
+        if norm.startswith(prefix + os.sep):
+            return norm[len(prefix) + 1:].replace(os.sep, "/") + rest
+    return None
+
+
+def _relative(f: Finding, snap: Snapshot, target: str) -> Finding:
+    from dataclasses import replace
+
+    rel = _rel_path(f.path, snap, target)
+    return replace(f, path=rel if rel is not None else f.path)
+
+
+def _gguf_arch(report: Report) -> str | None:
+    for entry in report.files:
+        arch = dict(entry.properties).get("gguf.architecture")
+        if arch:
+            return arch[:100]
+    return None
+
+
+def _release_time(date: str | None) -> str | None:
+    """A stated date as ISO 8601 UTC (a bare date is midnight UTC); None if unparseable."""
+    if not date:
+        return None
+    try:
+        moment = datetime.fromisoformat(date.strip()[:40].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _basename(snap: Snapshot) -> str:
+    return Path(os.path.abspath(snap.shown)).name or "model"
+
+
+def _cache_hub_id(snap: Snapshot) -> str | None:
+    if snap.cache_root is None or not snap.cache_root.name.startswith("models--"):
+        return None
+    hub = snap.cache_root.name[len("models--"):].replace("--", "/", 1)
+    return hub if HUB_ID.match(hub) else None
+
+
+def _purl(hub: str | None, revision: str | None) -> str | None:
+    if hub is None:
+        return None
+    from packageurl import PackageURL
+
+    org, name = hub.split("/", 1)
+    version = revision.lower() if revision else None
+    return str(PackageURL(type="huggingface", namespace=org, name=name, version=version))
+
+
+def _strings(value: object) -> list[str]:
+    from modeltrust._assess.yamlsafe import as_list
+
+    return as_list(value)
+
+
+# ----------------------------------------------------------------------- openness facts
+def _licences(openness: OpennessReport, meta: dict[str, object],
+              snap: Snapshot) -> tuple[LicenceFact, ...]:
+    """The resolved licence plus every identified licence text (disagreements stay visible)."""
+    from modeltrust._assess.yamlsafe import as_str
+
+    lic = openness.licence
+    out: set[LicenceFact] = set()
+    if lic.spdx or lic.name:
+        url = as_str(meta.get("license_link"))[:500] or None if lic.source == "card" else None
+        source = {"license_file": "file"}.get(lic.source, lic.source)
+        ack = "concluded" if source == "file" else "declared"
+        out.add(LicenceFact(lic.spdx, lic.name, source, url, ack))
+    for f in openness.licence.files:
+        if f.role == "licence" and (f.spdx or f.name):
+            rel = _rel_path(f.path, snap, snap.shown) or f.path
+            out.add(LicenceFact(f.spdx, f.name, f"file:{rel}", None, "concluded"))
+    return tuple(sorted(out, key=lambda x: (x.source, x.spdx or "", x.name or "")))
+
+
+def _datasets(openness: OpennessReport, modelscope: bool) -> tuple[DatasetFact, ...]:
+    out = []
+    for d in openness.data.datasets:
+        hub_like = HUB_ID.match(d.id) or re.fullmatch(r"[A-Za-z0-9][\w.-]{0,95}", d.id)
+        url = f"{HUB_URL}datasets/{d.id}" if hub_like and not modelscope else None
+        out.append(DatasetFact(d.id, "eval" if d.role != "train" else "train", d.licence,
+                               None, d.gated, url, d.card, d.source_datasets))
+    return tuple(sorted(out))
+
+
+def _ancestors(openness: OpennessReport) -> tuple[AncestorFact, ...]:
+    out = []
+    lineage = openness.lineage
+    for b in lineage.base_models:
+        hub = b.id if HUB_ID.match(b.id) else None
+        out.append(AncestorFact(b.id, b.relation or lineage.relation, b.source, b.licence,
+                                _purl(hub, None), f"{HUB_URL}{hub}" if hub else None))
+    return tuple(sorted(set(out)))
+
+
+def _signatures(snap: Snapshot, files: tuple[FileFact, ...]) -> tuple[SignatureFact, ...]:
+    """Each OMS bundle beside the model, with the offline status check ``scan`` shows."""
+    sigs = [f for f in files if f.role == "signature" and f.path.endswith(".sig")]
+    if not sigs:
+        return ()
+    from modeltrust._integrity.verifying import signature_status
+
+    status = signature_status(snap.root)
+    out = []
+    for f in sigs:
+        mine = status is not None and Path(status.signature).name == f.path.rsplit("/", 1)[-1]
+        if mine and status is not None:
+            out.append(SignatureFact(f.path, f.sha256, status.state, status.signer,
+                                     f"sha256:{status.root_digest}"
+                                     if status.root_digest else None))
+        else:
+            out.append(SignatureFact(f.path, f.sha256, "not-checked"))
+    return tuple(out)
+
+
+def _with_unknowns(ev: Evidence, unknowns: list[str]) -> Evidence:
+    """Name every fact a BOM reader would look for and not find."""
+    from dataclasses import replace
+
+    checks = [
+        (ev.hub_id is None, "hub id: not known (pass --hub-id ORG/NAME), so no purl"),
+        (ev.revision is None, "revision: not recorded in the snapshot"),
+        (ev.publisher is None, "publisher: not stated in the card or metadata"),
+        (ev.release_time is None, "release date: not stated in the card (date) or GGUF"),
+        (not ev.licences, "licence: none declared and no licence text identified"),
+        (ev.card_path is None, "model card: none (README.md)"),
+        (ev.task is None, "task: no pipeline_tag in the card"),
+        (ev.architecture_family is None and ev.architecture is None,
+         "architecture: no config.json model_type/architectures or GGUF metadata"),
+        (not ev.datasets and ev.training_information is None,
+         "training data: none declared"),
+        (not ev.metrics, "evaluation results: no model-index in the card"),
+    ]
+    out = list(unknowns) + [text for missing, text in checks if missing]
+    unlicensed = [d.id for d in ev.datasets if d.licence is None]
+    for ds in unlicensed[:MAX_UNKNOWN_DATASETS]:
+        out.append(f"dataset {ds}: licence unknown (no local dataset card)")
+    if len(unlicensed) > MAX_UNKNOWN_DATASETS:
+        out.append(f"... and {len(unlicensed) - MAX_UNKNOWN_DATASETS} more datasets with "
+                   "unknown licences")
+    return replace(ev, unknowns=tuple(out))

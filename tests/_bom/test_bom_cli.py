@@ -1,0 +1,118 @@
+"""``modeltrust bom`` and ``modeltrust audit --bom``: files written, formats chosen, validity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import modeltrust
+from helpers.bom_models import HUB_ID, derived_cache, snapshot_of
+from helpers.bom_validate import assert_valid_cyclonedx
+from helpers.bom_validate_spdx import assert_valid_spdx
+from helpers.openness import WEIGHTS
+from helpers.pickles import MARKER
+from modeltrust._cli.main import cli
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return derived_cache(tmp_path_factory.mktemp("bomcli"))
+
+
+def test_cyclonedx_to_stdout(repo: Path) -> None:
+    result = run("bom", str(repo))
+    assert result.exit_code == 0, result.output
+    assert_valid_cyclonedx(result.stdout)
+    doc = json.loads(result.stdout)
+    assert doc["bomFormat"] == "CycloneDX" and doc["specVersion"] == "1.6"
+    assert not Path(MARKER).exists()
+
+
+def test_format_follows_the_output_name(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.spdx.json"
+    result = run("bom", str(repo), "-o", str(out))
+    assert result.exit_code == 0
+    assert "SPDX 3.0.1 BOM" in result.stderr and "1 findings" in result.stderr
+    assert_valid_spdx(out.read_text())
+    cdx = tmp_path / "model.json"
+    assert run("bom", str(repo), "-o", str(cdx), "--quiet").stderr == ""
+    assert_valid_cyclonedx(cdx.read_text())
+
+
+def test_explicit_format_wins(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.cdx.json"
+    assert run("bom", str(repo), "--format", "spdx", "-o", str(out), "-q").exit_code == 0
+    assert_valid_spdx(out.read_text())
+
+
+def test_reproducible_with_source_date_epoch(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for fmt in ("cyclonedx", "spdx"):
+        first = run("bom", str(repo), "--format", fmt).stdout
+        assert first == run("bom", str(repo), "--format", fmt).stdout
+        assert "2023-11-14T22:13:20Z" in first
+
+
+def test_hub_id_option(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(WEIGHTS)
+    result = run("bom", str(tmp_path), "--hub-id", "org/name", "--revision", "abc")
+    assert result.exit_code == 0
+    assert "pkg:huggingface/org/name@abc" in result.stdout
+    bad = run("bom", str(tmp_path), "--hub-id", "nope")
+    assert bad.exit_code == 2 and "ORG/NAME" in bad.stderr
+
+
+def test_errors_exit_2(tmp_path: Path) -> None:
+    result = run("bom", str(tmp_path / "gone"))
+    assert result.exit_code == 2 and result.stderr.startswith("modeltrust: error: ")
+    result = run("bom", str(tmp_path), "--format", "xml")
+    assert result.exit_code == 2
+
+
+def test_empty_folder_gives_a_valid_bom_that_says_so(tmp_path: Path) -> None:
+    for fmt, check in (("cyclonedx", assert_valid_cyclonedx), ("spdx", assert_valid_spdx)):
+        result = run("bom", str(tmp_path), "--format", fmt)
+        assert result.exit_code == 0
+        check(result.stdout)
+        assert "OMS root digest: not computed" in result.stdout
+
+
+def test_audit_writes_the_bom_from_its_own_results(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "audit.cdx.json"
+    result = run("audit", str(repo), "--bom", str(out))
+    assert result.exit_code == 1  # the pickle is critical
+    assert_valid_cyclonedx(out.read_text())
+    assert f"CycloneDX 1.6 BOM written to {out}" in result.stdout
+    assert "OMS root digest: sha256:" in result.stdout
+    doc = json.loads(out.read_text())
+    assert any(v["id"] == "MT-PKL-002" for v in doc["vulnerabilities"])
+    spdx = tmp_path / "audit.spdx.json"
+    card = tmp_path / "card.json"
+    run("audit", str(repo), "--bom", str(spdx), "-f", "json", "-o", str(card))
+    assert_valid_spdx(spdx.read_text())
+    inventory = json.loads(card.read_text())["sections"]["inventory"]
+    assert inventory["status"] == "written" and inventory["format"] == "SPDX 3.0.1"
+    assert inventory["root_digest"].startswith("sha256:")
+
+
+def test_audit_bom_failure_is_reported_not_fatal(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "missing-dir" / "bom.json"
+    result = run("audit", str(repo), "--bom", str(out))
+    assert result.exit_code == 1
+    assert "BOM not written:" in result.stdout
+
+
+def test_python_api(repo: Path) -> None:
+    text = modeltrust.bom(repo, format="spdx")
+    assert_valid_spdx(text)
+    ev = modeltrust.api.bom_evidence(snapshot_of(repo), hub_id=HUB_ID)
+    assert ev.hub_id == HUB_ID
+    with pytest.raises(modeltrust.UsageError, match="unknown BOM format"):
+        modeltrust.bom(repo, format="xml")
