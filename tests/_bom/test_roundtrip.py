@@ -60,3 +60,42 @@ def test_every_fact_appears_in_both_formats(make: object, tmp_path: Path) -> Non
         blob = "\n".join(strings(json.loads(text)))
         missing = [w for w in expected(ev) if w not in blob]
         assert not missing, f"{fmt}: {missing}"
+
+
+def test_contradictory_licences_both_appear_in_valid_boms(tmp_path: Path) -> None:
+    from helpers.openness import EXCERPTS, WEIGHTS, write_repo
+
+    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
+                       {"LICENSE": EXCERPTS["apache-2.0"], "model.safetensors": WEIGHTS})
+    ev = gather(str(model))
+    assert {(lic.spdx, lic.acknowledgement) for lic in ev.licences} == {
+        ("MIT", "declared"), ("Apache-2.0", "concluded")}
+    for fmt, check in ((BomFormat.CYCLONEDX, assert_valid_cyclonedx),
+                       (BomFormat.SPDX, assert_valid_spdx)):
+        text = render(ev, fmt)
+        check(text)
+        assert "MIT" in text and "Apache-2.0" in text
+
+
+def test_signed_model_boms_are_valid(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    import modeltrust
+    from helpers.openness import WEIGHTS, write_repo
+
+    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
+                       {"model.safetensors": WEIGHTS})
+    key = tmp_path / "key.pem"
+    key.write_bytes(ec.generate_private_key(ec.SECP384R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    modeltrust.sign(model, key=key)
+    (model / "model.safetensors").write_bytes(WEIGHTS + b" ")  # changed after signing
+    ev = gather(str(model))
+    assert [s.state for s in ev.signatures] == ["mismatch"]
+    for fmt, check in ((BomFormat.CYCLONEDX, assert_valid_cyclonedx),
+                       (BomFormat.SPDX, assert_valid_spdx)):
+        text = render(ev, fmt)
+        check(text)
+        assert "mismatch" in text and "model.sig" in text
