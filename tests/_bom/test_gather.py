@@ -107,19 +107,12 @@ def test_user_supplied_hub_id_and_revision(tmp_path: Path) -> None:
 
 
 def test_signature_status_is_recorded(tmp_path: Path) -> None:
+    from _integrity.pki import write_key
     from helpers.openness import write_repo
-
-    pytest.importorskip("cryptography")
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
 
     model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
                        {"model.safetensors": WEIGHTS})
-    key = tmp_path / "key.pem"
-    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    modeltrust.sign(model, key=key)
+    modeltrust.sign(model, key=write_key(tmp_path).private)
     ev = gather(str(model))
     [sig] = ev.signatures
     assert sig.path == "model.sig" and sig.state == "intact"

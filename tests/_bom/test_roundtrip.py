@@ -78,19 +78,13 @@ def test_contradictory_licences_both_appear_in_valid_boms(tmp_path: Path) -> Non
 
 
 def test_signed_model_boms_are_valid(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     import modeltrust
+    from _integrity.pki import write_key
     from helpers.openness import WEIGHTS, write_repo
 
     model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
                        {"model.safetensors": WEIGHTS})
-    key = tmp_path / "key.pem"
-    key.write_bytes(ec.generate_private_key(ec.SECP384R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    modeltrust.sign(model, key=key)
+    modeltrust.sign(model, key=write_key(tmp_path, curve="P-384").private)
     (model / "model.safetensors").write_bytes(WEIGHTS + b" ")  # changed after signing
     ev = gather(str(model))
     assert [s.state for s in ev.signatures] == ["mismatch"]

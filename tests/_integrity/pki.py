@@ -16,8 +16,10 @@ from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from helpers.corpora import CORPORA
+
 CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1}
-OMS = Path("/work/shared/corpora/oms-spec")
+OMS = CORPORA / "oms-spec"
 
 
 @dataclass(frozen=True)
