@@ -31,7 +31,7 @@ fi
 echo "anchors do not install cleanly together; one venv per anchor instead" >&2
 pip "$venv" '.[archives,formats]'  # restore modeltrust's own dependency versions
 for req in "${anchors[@]}"; do
-  name=${req%%[=<>~!; ]*}
+  name=$(printf '%s' "$req" | sed 's/[^A-Za-z0-9_.-].*//')  # picklescan[7z]==1 -> picklescan
   log="$venv/install-$name.log"
   # numpy: picklescan needs it for .npy files and only imports it when it meets one
   if mkvenv "$venv-$name" && pip "$venv-$name" "$req" numpy >"$log" 2>&1; then

@@ -7,7 +7,6 @@ same function, one level deeper, under the shared expansion budget.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from modeltrust._inventory.formats import Format
@@ -71,7 +70,7 @@ def _analyse_open(
     out: Outcome,
 ) -> None:
     sniffed = sniff(data, artifact.hint_ext)
-    digest = hashlib.sha256(data).hexdigest() if digests else None
+    digest = _sha256(data) if digests else None
     scanner = scanner_for(sniffed.format)
     if scanner is None:
         reason = _unscanned_reason(sniffed.format)
@@ -99,6 +98,13 @@ def _analyse_open(
         FileEntry(artifact.path, artifact.size, fmt.value, result.coverage, result.reason,
                   result.detail or sniffed.detail, digest, tuple(sorted(result.properties)))
     )
+
+
+def _sha256(data: Buffer) -> str:
+    """Imported here: hashlib (OpenSSL) is only worth loading when digests are asked for."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _unscanned_reason(fmt: Format) -> str:

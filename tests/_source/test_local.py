@@ -124,3 +124,17 @@ def test_parallel_scan_gives_the_same_report(tmp_path: Path) -> None:
     one = modeltrust.scan(tmp_path, jobs=1)
     two = modeltrust.scan(tmp_path, jobs=2)
     assert one == two
+
+
+@pytest.mark.parametrize(("size", "mapped"), [(0, False), (100, False), (1 << 20, False),
+                                              ((1 << 20) + 1, True)])
+def test_small_files_are_read_large_ones_mapped(tmp_path: Path, size: int, mapped: bool) -> None:
+    import mmap
+
+    from modeltrust._source.interface import Artifact
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"\x07" * size)
+    with Artifact.from_file("f.bin", path, size).open() as data:
+        assert isinstance(data, mmap.mmap) is mapped
+        assert len(data) == size and bytes(data[:1]) == (b"\x07" if size else b"")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
@@ -39,7 +37,7 @@ _UNITS: dict[str, int] = {
     "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
     "t": 1024**4, "tib": 1024**4, "tb": 1000**4,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+)(?:\.(\d+))?\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
 def parse_size(text: str) -> int:
@@ -52,14 +50,17 @@ def parse_size(text: str) -> int:
         ValueError: the text is not a size.
     """
     match = _SIZE.match(text)
-    unit = match.group(2).lower() if match else ""
+    unit = match.group(3).lower() if match else ""
     if match is None or unit not in _UNITS:
         raise ValueError(
             f"{text!r} is not a size (examples: 1048576, 500M, 10GB, 1GiB; 0 = no limit)"
         )
+    # Exact integer arithmetic (truncated), without importing decimal on every start.
+    whole, frac = match.group(1), match.group(2) or ""
+    scale: int = 10 ** len(frac)
     try:
-        return int(Decimal(match.group(1)) * _UNITS[unit])
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
+        return int(whole + frac) * _UNITS[unit] // scale
+    except ValueError as exc:  # more digits than int() accepts
         raise ValueError(f"{text!r} is not a size") from exc
 
 
@@ -71,8 +72,7 @@ def size_callback(ctx: click.Context, param: click.Parameter, value: str) -> int
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
-@dataclass(frozen=True)
-class ScanOptions:
+class ScanOptions(NamedTuple):
     """The scan-related options of one command line, as the library wants them."""
 
     paths: tuple[str, ...]

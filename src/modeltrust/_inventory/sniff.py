@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import pickletools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modeltrust._inventory.formats import Format
 from modeltrust._source.interface import Buffer
@@ -37,8 +37,7 @@ _PICKLE_PROBE_OPS = 64
 _VALID_OPCODES = frozenset(op.code.encode("latin-1") for op in pickletools.opcodes)
 
 
-@dataclass(frozen=True)
-class Sniffed:
+class Sniffed(NamedTuple):
     """The detected format, plus a short human description of what was seen."""
 
     format: Format

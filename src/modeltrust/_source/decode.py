@@ -10,7 +10,7 @@ import bz2
 import enum
 import lzma
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modeltrust._source.interface import Buffer
 
@@ -36,8 +36,7 @@ class DecodeState(enum.Enum):
     LIMIT = "limit"
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     """Output of :func:`decompress_bounded`: data so far, how it ended, where input stopped."""
 
     data: bytes

@@ -18,6 +18,9 @@ from pathlib import Path
 Buffer = bytes | mmap.mmap
 """Read-only bytes-like view of an artifact: supports ``len``, indexing and slicing."""
 
+READ_WHOLE = 1 << 20
+"""Files up to this size are read into memory: cheaper than setting up a mapping."""
+
 MEMBER_SEP = "!"
 """Separator between an archive's path and a member's name: ``outer.zip!inner/data.pkl``."""
 
@@ -96,15 +99,15 @@ class Artifact:
 
     @contextmanager
     def open(self) -> Iterator[Buffer]:
-        """Yield the artifact's bytes as a read-only buffer, without copying files."""
+        """Yield the artifact's bytes as a read-only buffer; large files are mapped, not read."""
         if self._data is not None:
             yield self._data
             return
         assert self.local is not None
-        with open(self.local, "rb") as fh:
+        with open(self.local, "rb", buffering=0) as fh:
             size = os.fstat(fh.fileno()).st_size
-            if size == 0:
-                yield b""
+            if size <= READ_WHOLE:
+                yield fh.read(size)  # one read(2) into a buffer of the file's size
                 return
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             try:

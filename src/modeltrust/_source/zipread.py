@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import struct
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modeltrust._source.decode import Codec, DecodeState, decompress_bounded
 from modeltrust._source.interface import Buffer, ExpansionBudget
@@ -71,8 +71,7 @@ class Kind(enum.Enum):
     TOO_MANY = "too-many-members"
 
 
-@dataclass(frozen=True)
-class Anomaly:
+class Anomaly(NamedTuple):
     """One way the file departs from what a genuine writer produces."""
 
     kind: Kind
@@ -81,8 +80,7 @@ class Anomaly:
     member: str | None = None
 
 
-@dataclass(frozen=True)
-class ZipMember:
+class ZipMember(NamedTuple):
     """One member, located as miniz would locate it (central name, central sizes)."""
 
     name: str
@@ -110,8 +108,7 @@ class ZipMember:
         return self.data_offset + self.compressed_size
 
 
-@dataclass(frozen=True)
-class ZipListing:
+class ZipListing(NamedTuple):
     """Everything :func:`parse_zip` learnt: members in central-directory order, anomalies."""
 
     members: tuple[ZipMember, ...]
@@ -135,8 +132,7 @@ class ReadStatus(enum.Enum):
     BUDGET = "budget"
 
 
-@dataclass(frozen=True)
-class MemberRead:
+class MemberRead(NamedTuple):
     """A member's bytes (possibly partial, see ``status``) and why they may be incomplete."""
 
     status: ReadStatus

@@ -28,7 +28,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from importlib import resources
+from pathlib import Path
 
 from modeltrust._scanners.pickle.capabilities import canonical_module
 
@@ -278,8 +278,9 @@ _DIST_METRIC = re.compile(r"^[A-Z][A-Za-z]*(Distance|DistanceMetric)(32|64)?$")
 def _generated() -> Mapping[tuple[str, str], str]:
     """Load the generated class lists once (an absent file only narrows the allowlist)."""
     try:
-        raw = json.loads(resources.files(__package__).joinpath(DATA_FILE).read_text("utf-8"))
-    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - broken install
+        # A plain read: importlib.resources would import tempfile, shutil, bz2 and lzma.
+        raw = json.loads(Path(__file__).with_name(DATA_FILE).read_bytes())
+    except FileNotFoundError:  # pragma: no cover - broken install
         return {}
     why = {
         "torch": "torch.nn module class (whole-module save)",

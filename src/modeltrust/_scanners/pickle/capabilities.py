@@ -4,7 +4,8 @@ A pickle names its callables as ``module`` + ``name`` pairs. The scanner never i
 them, so everything here is data: a reviewed :mod:`curated` table (C builtins and third-party
 gadgets that have no standard-library source to analyse) and a capability map of the standard
 library computed statically from its own source by :mod:`gen_capmap` and shipped as
-``stdlib_capmap.json.gz``. Both are read lazily, once.
+``stdlib_capmap.jsonl``. Both are read lazily, once; a module's names are parsed only when
+that module is first looked up, since a scan touches a few dozen of the thousand.
 
 Resolution of a pair (see :func:`assess`):
 
@@ -22,13 +23,12 @@ from __future__ import annotations
 
 import enum
 import functools
-import gzip
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from modeltrust._scanners.pickle import curated
 
@@ -44,7 +44,8 @@ __all__ = [
     "stdlib_name_known",
 ]
 
-DATA_FILE = "stdlib_capmap.json.gz"
+DATA_FILE = "stdlib_capmap.jsonl"
+DATA_FORMAT = 2
 _MAX_DEPTH = 8
 
 
@@ -78,8 +79,7 @@ _CRITICAL = frozenset(
 _HIGH = frozenset({Capability.FILE_WRITE, Capability.NETWORK, Capability.SYSTEM})
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     """What calling one global can reach, and the evidence for it.
 
     Attributes:
@@ -178,8 +178,7 @@ def severity_hint(caps: frozenset[Capability]) -> str:
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
-class _ModuleInfo:
+class _ModuleInfo(NamedTuple):
     names: frozenset[str]
     imports: Mapping[str, str]
     bases: Mapping[str, tuple[str, ...]]
@@ -205,14 +204,58 @@ def _decode_module(raw: Mapping[str, Any]) -> _ModuleInfo:
     )
 
 
-@functools.cache
-def _capmap() -> _CapMap:
-    """Load the shipped stdlib map once; a missing file means an empty map, not a crash."""
-    try:
-        blob = resources.files(__package__).joinpath(DATA_FILE).read_bytes()
-    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - broken install
-        return _CapMap("", {}, (), (), (), {})
-    raw = json.loads(gzip.decompress(blob))
+class _LazyModules(Mapping[str, _ModuleInfo]):
+    """Per-module data, read and decoded on first lookup: most scans need one module or none.
+
+    ``spans`` maps each module to the byte range of its JSON line in the file, which
+    ``read`` returns whole (read once, on the first lookup).
+    """
+
+    def __init__(self, spans: dict[str, tuple[int, int]], read: Callable[[], bytes]) -> None:
+        self._spans, self._read = spans, read
+        self._blob: bytes | None = None
+        self._decoded: dict[str, _ModuleInfo] = {}
+
+    def __getitem__(self, module: str) -> _ModuleInfo:
+        info = self._decoded.get(module)
+        if info is None:
+            start, end = self._spans[module]
+            if self._blob is None:
+                self._blob = self._read()
+            if len(self._blob) < end or self._blob[end - 1 : end] != b"\n":
+                raise ValueError(_DAMAGED)
+            info = self._decoded[module] = _decode_module(json.loads(self._blob[start:end]))
+        return info
+
+    def __contains__(self, module: object) -> bool:
+        return module in self._spans
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+_DAMAGED = f"{DATA_FILE} is damaged or of another format; reinstall modeltrust"
+
+
+def parse_capmap(head: bytes, read: Callable[[], bytes]) -> _CapMap:
+    """Decode the shipped file (layout in :func:`gen_capmap.encode`) from its first line.
+
+    ``read`` returns the whole file; it is called only when a module's data is needed.
+
+    Raises:
+        ValueError: the file is not a complete map in :data:`DATA_FORMAT`.
+    """
+    raw = json.loads(head)
+    names: list[str] = raw["modules"]
+    ends: list[int] = raw["ends"]
+    starts = [len(head), *(len(head) + e for e in ends[:-1])]
+    if raw["format"] != DATA_FORMAT or len(ends) != len(names) or any(
+        b <= a for a, b in zip(ends, ends[1:], strict=False)
+    ):
+        raise ValueError(_DAMAGED)
     nodes = tuple(raw["nodes"])
     return _CapMap(
         python=raw["python"],
@@ -220,8 +263,22 @@ def _capmap() -> _CapMap:
         nodes=nodes,
         caps=tuple(raw["caps"]),
         next_hop=tuple(raw["next"]),
-        modules={m: _decode_module(v) for m, v in raw["modules"].items()},
+        modules=_LazyModules(
+            {m: (a, len(head) + e) for m, a, e in zip(names, starts, ends, strict=True)}, read
+        ),
     )
+
+
+@functools.cache
+def _capmap() -> _CapMap:
+    """Load the shipped stdlib map once; a missing file means an empty map, not a crash."""
+    path = Path(__file__).with_name(DATA_FILE)
+    try:
+        with path.open("rb") as fh:
+            head = fh.readline()
+    except FileNotFoundError:  # pragma: no cover - broken install
+        return _CapMap("", {}, (), (), (), {})
+    return parse_capmap(head, path.read_bytes)
 
 
 def capmap_python_version() -> str:
@@ -229,8 +286,9 @@ def capmap_python_version() -> str:
     return _capmap().python
 
 
+@functools.cache
 def caps_from_mask(mask: int) -> frozenset[Capability]:
-    """Decode a capability bit mask (bit i = ``CAPABILITY_ORDER[i]``)."""
+    """Decode a capability bit mask (bit i = ``CAPABILITY_ORDER[i]``); a few dozen occur."""
     return frozenset(c for i, c in enumerate(CAPABILITY_ORDER) if mask >> i & 1)
 
 
@@ -243,8 +301,12 @@ def caps_to_mask(caps: frozenset[Capability] | set[Capability]) -> int:
 def _curated() -> tuple[dict[str, tuple[frozenset[Capability], str]], tuple[str, ...]]:
     """Index the curated table: exact entries, and wildcard prefixes longest first."""
     table: dict[str, tuple[frozenset[Capability], str]] = {}
+    sets: dict[str, frozenset[Capability]] = {}  # a thousand entries, a few dozen distinct
     for key, (caps, reason) in curated.CURATED.items():
-        table[key] = (frozenset(Capability(c) for c in caps.split()), reason)
+        found = sets.get(caps)
+        if found is None:
+            found = sets[caps] = frozenset(Capability(c) for c in caps.split())
+        table[key] = (found, reason)
     wild = tuple(sorted((k[:-2] for k in table if k.endswith(".*")), key=len, reverse=True))
     return table, wild
 

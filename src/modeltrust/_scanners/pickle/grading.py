@@ -8,7 +8,7 @@ stream actually invokes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modeltrust._scanners.pickle import allowlist, capabilities
 from modeltrust._scanners.pickle import rules as r
@@ -33,8 +33,7 @@ _CRITICAL_CAPS = frozenset({Capability.CODE_EXEC, Capability.PROCESS, Capability
 _HIGH_CAPS = frozenset({Capability.FILE_WRITE, Capability.NETWORK, Capability.SYSTEM})
 
 
-@dataclass(frozen=True)
-class Grade:
+class Grade(NamedTuple):
     """The verdict on one callable: which rule, how severe, and why."""
 
     rule: Rule

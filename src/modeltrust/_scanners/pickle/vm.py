@@ -18,7 +18,7 @@ import codecs
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from modeltrust._scanners.pickle.values import Call, Container, Global, Unknown
 from modeltrust._source.interface import Buffer, Limits
@@ -54,8 +54,7 @@ class Reference:
     dynamic: bool = False
 
 
-@dataclass
-class Anomaly:
+class Anomaly(NamedTuple):
     """A structural trick: computed operands, mutation of imported objects, etc."""
 
     kind: str
@@ -63,8 +62,7 @@ class Anomaly:
     message: str
 
 
-@dataclass
-class NestedPayload:
+class NestedPayload(NamedTuple):
     """Bytes handed to a deserialiser by the stream (``pickle.loads(b'...')``)."""
 
     offset: int
