@@ -62,9 +62,21 @@ def test_auto_map_module_missing(tmp_path: Path) -> None:
     assert found[0].path.endswith("config.json")
 
 
-def test_auto_map_into_another_repository(tmp_path: Path) -> None:
+def test_auto_map_into_another_repository_is_reported_once(tmp_path: Path) -> None:
     write_config(tmp_path, {"AutoModel": "evil-org/payload--modeling_x.Model"})
-    found = repo_findings(tmp_path)
+    found = [f for f in scan(tmp_path).findings if f.severity >= Severity.HIGH]
+    assert rules(found) == ["MT-CFG-002"]  # the config scanner's finding; no MT-REPO-002 twin
+    assert "evil-org/payload" in found[0].evidence and "modeling_x" in found[0].evidence
+
+
+def test_other_repository_in_a_config_the_config_scanner_missed(tmp_path: Path) -> None:
+    from modeltrust._report.model import Coverage, FileEntry
+    from modeltrust._scanners.repository import scan_repository
+    from modeltrust._source.interface import Limits
+
+    write_config(tmp_path, {"AutoModel": "evil-org/payload--modeling_x.Model"})
+    entry = FileEntry("config.json", 10, "text", Coverage.ANALYSED)
+    found = scan_repository(tmp_path, ".", [entry], Limits())
     assert rules(found) == ["MT-REPO-002"] and found[0].severity is Severity.HIGH
     assert "'evil-org/payload'" in found[0].evidence and "modeling_x.py" in found[0].evidence
 
@@ -79,7 +91,8 @@ def test_custom_pipelines_impl(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "config.json").write_text(json.dumps(
         {"custom_pipelines": {"text-classification": {"impl": "other/repo--pipe.P"}}}))
-    assert rules(repo_findings(tmp_path)) == ["MT-REPO-002"]
+    assert rules(repo_findings(tmp_path)) == []
+    assert "MT-CFG-002" in rules(scan(tmp_path).findings)
 
 
 def test_excluded_module_is_reported(tmp_path: Path) -> None:

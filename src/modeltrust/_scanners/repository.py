@@ -181,6 +181,7 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
             found.append(finding(CONFIG_UNREAD, shown, config))
             continue
         local: list[str] = []
+        reported = _reported_repos(entry)
         for key, ref in _references(config):
             loc = Location(detail=f"auto_map {key}")
             result = _check_reference(folder, prefix, files, posixpath.dirname(rel), ref)
@@ -188,6 +189,8 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
                 local.append(result)
             elif result is not None:
                 r, why = result
+                if r is OTHER_REPO and ref.partition("--")[0] in reported:
+                    continue  # the config scanner's MT-CFG-002 already says it, with the key
                 found.append(finding(r, shown, f"{key} -> {ref!r}: {why}", loc))
         if local:
             mods = sorted(set(local))
@@ -195,6 +198,12 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
                                  f"{', '.join(mods[:20])}" + (" ..." if len(mods) > 20 else ""),
                                  Location(detail="auto_map")))
     return found
+
+
+def _reported_repos(entry: FileEntry) -> frozenset[str]:
+    """Repositories the config scanner already reported for this file (one finding a fact)."""
+    remote = dict(entry.properties).get("config.auto_map.remote", "")
+    return frozenset(remote.split(",")) if remote else frozenset()
 
 
 def _read_json(path: Path, size: int) -> dict[str, object] | str | None:
