@@ -9,6 +9,7 @@ stay small.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -16,10 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from modeltrust._forensics.grid import quantisation_grid
-from modeltrust._forensics.tensors import FloatArray, TensorRef
+from modeltrust._forensics.tensors import ByteArray, FloatArray, TensorRef
 
-CHUNK = 1 << 22
-"""Elements per chunk for elementwise statistics."""
+CHUNK = 1 << 16
+"""Elements per chunk for elementwise statistics: a chunk of each tensor, of the delta and
+of the scratch buffers fit in a core's L2 cache together."""
 TOP_K = 16
 """Singular values reported per changed matrix."""
 SKETCH = 24
@@ -84,75 +86,129 @@ class TensorDelta:
             self.new_zeros_fraction >= 0.5 * changed
 
 
-def compare(a: TensorRef, b: TensorRef, svd: bool = True) -> TensorDelta:
-    """Measure one pair of tensors of equal shape (bytes first, values when they differ)."""
+def compare(a: TensorRef, b: TensorRef, svd: bool = True,
+            raws: tuple[ByteArray, ByteArray] | None = None) -> TensorDelta:
+    """Measure one pair of tensors of equal shape (bytes first, values when they differ).
+
+    ``raws`` are the pair's stored bytes when a reader thread has already read them.
+    """
     out = TensorDelta(a.name, b.name, a.shape, a.dtype, b.dtype, "identical")
-    if a.dtype == b.dtype:
-        ra, rb = a.raw(), b.raw()
-        same = same_bytes(ra, rb)
-        del ra, rb
-        if same:
-            out.base_norm = math.nan
-            return out
-    av, bv = a.load(), b.load()
-    delta = _statistics(out, av.reshape(-1), bv.reshape(-1))
-    if out.changed_fraction == 0.0:
-        out.status = "reserialized"
+    ra, rb = raws if raws is not None else (a.raw(), b.raw())
+    if a.dtype == b.dtype and same_bytes(ra, rb):
+        out.base_norm = math.nan
         return out
-    out.status = "changed"
-    if len(a.shape) >= 2:
-        out.changed_rows = int(np.count_nonzero(
-            np.any(delta.reshape(a.shape[0], -1) != 0, axis=1)))
-    grid = quantisation_grid(b, bv, delta, base_dtype=a.dtype)
-    if grid:
-        out.status, out.grid = "quantized", grid
-        return out
-    del av, bv
-    if svd and len(a.shape) >= 2 and min(a.shape[0], a.size // max(a.shape[0], 1)) >= 2:
-        out.spectrum = spectrum(delta.reshape(a.shape[0], -1), out.delta_energy)
+    with np.errstate(all="ignore"):  # inf and NaN in hostile weights are measured, not warned
+        _values(out, a, b, ra, rb, svd)
     return out
 
 
-def same_bytes(ra: npt.NDArray[np.uint8], rb: npt.NDArray[np.uint8]) -> bool:
+def _values(out: TensorDelta, a: TensorRef, b: TensorRef, ra: ByteArray, rb: ByteArray,
+            svd: bool) -> None:
+    """Measure a pair whose bytes differ: statistics, then grid, then spectrum."""
+    av, bv = a.decode(ra), b.decode(rb)
+    rows = a.shape[0] if len(a.shape) >= 2 else 0
+    delta = _statistics(out, av.reshape(-1), bv.reshape(-1), rows)
+    if out.changed_fraction == 0.0:
+        out.status = "reserialized"
+        return
+    out.status = "changed"
+    grid = quantisation_grid(b, bv, delta, base_dtype=a.dtype)
+    if grid:
+        out.status, out.grid = "quantized", grid
+        return
+    del av, bv  # converted copies (bf16, fp8) are freed before the SVD
+    # Non-finite deltas (inf, NaN) have no spectrum: the eigensolver cannot converge on them.
+    if svd and min(rows, a.size // max(rows, 1)) >= 2 and math.isfinite(out.delta_energy):
+        out.spectrum = spectrum(delta.reshape(rows, -1), out.delta_energy)
+
+
+def same_bytes(ra: ByteArray, rb: ByteArray) -> bool:
     """Byte equality in chunks of 64-bit words: no full-size temporary, stops at a difference."""
     if ra.size != rb.size:
         return False
     words = ra.size // 8 * 8
     wa, wb = ra[:words].view(np.uint64), rb[:words].view(np.uint64)
-    step = CHUNK // 2
+    step = CHUNK
     for s in range(0, wa.size, step):
         if not np.array_equal(wa[s:s + step], wb[s:s + step]):
             return False
     return bool(np.array_equal(ra[words:], rb[words:]))
 
 
-def _statistics(out: TensorDelta, a: FloatArray, b: FloatArray) -> FloatArray:
-    """Fill norms, cosine, correlation and zero counts; return the delta (float32)."""
+class _Pass:
+    """Running sums of one pass over a tensor pair, chunk by chunk.
+
+    Each chunk is small enough to stay in the CPU cache while the reductions run over it,
+    so the pass costs about one read of both tensors and one write of the delta. Sums are
+    taken of ``a`` and ``d = b - a`` (``b``'s follow exactly): the small quantities that
+    1 - cosine and the relative norm depend on are then measured directly.
+    """
+
+    def __init__(self, n: int, rows: int) -> None:
+        self.sums = [0.0] * 5  # a, d, aa, ad, dd
+        self.changed = 0
+        self.zeros = 0
+        self.max_abs = 0.0
+        self.rowlen = max(1, n // max(rows, 1))
+        self.row_changed = np.zeros(max(rows, 1), dtype=bool)
+        self.scratch = np.empty(min(n, CHUNK), dtype=np.float32)
+        self.ones = np.ones(min(n, CHUNK), dtype=np.float32)
+        self.flags = np.empty(min(n, CHUNK), dtype=bool)
+
+    def add(self, s: int, ac: FloatArray, bc: FloatArray, dc: FloatArray) -> None:
+        """Fold one chunk (starting at element ``s``) into the sums."""
+        k = dc.size
+        ones, flags = self.ones[:k], self.flags[:k]
+        for i, x in enumerate((np.dot(ac, ones), np.dot(dc, ones), np.dot(ac, ac),
+                               np.dot(ac, dc), np.dot(dc, dc))):
+            self.sums[i] += float(x)
+        mag = np.abs(dc, out=self.scratch[:k])
+        changed = int(np.count_nonzero(mag.view(np.int32)))  # bits: -0.0 is 0, NaN is not
+        self.changed += changed
+        if np.count_nonzero(np.equal(bc, 0, out=flags)):  # rare: exact zeros in DERIVED
+            self.zeros += int(np.count_nonzero(flags & (ac != 0)))
+        if changed:
+            self._rows(s, mag, dense=changed == k)
+
+    def _rows(self, s: int, mag: FloatArray, dense: bool) -> None:
+        """Largest ``|d|`` and changed rows of a chunk (``mag`` is ``|d|``; NaN ignored)."""
+        first, k = s // self.rowlen, mag.size
+        if dense:  # every element changed: so did every row the chunk touches
+            self.max_abs = max(self.max_abs, float(np.fmax.reduce(mag)))
+            self.row_changed[first:(s + k - 1) // self.rowlen + 1] = True
+            return
+        starts = np.arange((first + 1) * self.rowlen - s, k, self.rowlen)
+        row_max = np.maximum.reduceat(mag, np.concatenate(([0], starts)))
+        self.max_abs = max(self.max_abs, float(np.fmax.reduce(row_max)))
+        self.row_changed[first:first + row_max.size] |= row_max != 0  # NaN is a change
+
+
+def _statistics(out: TensorDelta, a: FloatArray, b: FloatArray, rows: int) -> FloatArray:
+    """Fill norms, cosine, correlation, zero counts and (``rows`` > 0) changed rows.
+
+    One chunked pass; returns the delta, the only full-size array it makes (float32).
+    """
     n = a.size
     delta = np.empty(n, dtype=np.float32)
-    sums = np.zeros(8, dtype=np.float64)  # a, b, aa, bb, ab, dd, changed, new zeros
-    max_abs = 0.0
+    acc = _Pass(n, rows)
     for s in range(0, n, CHUNK):
         ac, bc = a[s:s + CHUNK], b[s:s + CHUNK]
-        dc = np.subtract(bc, ac, out=delta[s:s + CHUNK])
-        sums += (float(ac.sum(dtype=np.float64)), float(bc.sum(dtype=np.float64)),
-                 float(np.dot(ac, ac)), float(np.dot(bc, bc)), float(np.dot(ac, bc)),
-                 float(np.dot(dc, dc)), float(np.count_nonzero(dc)),
-                 float(np.count_nonzero((bc == 0) & (ac != 0))))
-        if dc.size:
-            max_abs = max(max_abs, float(np.max(np.abs(dc))))
-    sa, sb, saa, sbb, sab, sdd, changed, zeros = (float(x) for x in sums)
+        acc.add(s, ac, bc, np.subtract(bc, ac, out=delta[s:s + CHUNK]))
+    sa, sd, saa, sad, sdd = acc.sums
+    sb, sab, sbb = sa + sd, saa + sad, saa + 2 * sad + sdd
     out.base_norm = math.sqrt(max(saa, 0.0))
     out.delta_energy = sdd
     out.rel_norm = math.sqrt(sdd) / out.base_norm if out.base_norm > 0 else \
         (0.0 if sdd == 0 else math.inf)
-    out.cosine = _ratio(sab, math.sqrt(saa * sbb))
+    out.cosine = _ratio(sab, math.sqrt(saa * max(sbb, 0.0)))
     var_a, var_b = saa - sa * sa / max(n, 1), sbb - sb * sb / max(n, 1)
     out.correlation = _ratio(sab - sa * sb / max(n, 1), math.sqrt(max(var_a, 0) * max(var_b, 0)))
-    out.max_abs = max_abs
-    out.changed_fraction = changed / n if n else 0.0
-    out.new_zeros = int(zeros)
-    out.new_zeros_fraction = zeros / n if n else 0.0
+    out.max_abs = acc.max_abs
+    out.changed_fraction = acc.changed / n if n else 0.0
+    out.new_zeros = acc.zeros
+    out.new_zeros_fraction = acc.zeros / n if n else 0.0
+    if rows:
+        out.changed_rows = int(np.count_nonzero(acc.row_changed))
     if out.new_zeros and b.size % 4 == 0 and b.size:
         out.two_four = _two_four(b)
     return delta
@@ -166,8 +222,9 @@ def _ratio(num: float, den: float) -> float:
 
 def _two_four(b: FloatArray) -> bool:
     """Every group of four consecutive weights has at least two exact zeros (2:4 sparsity)."""
-    for s in range(0, b.size, CHUNK):
-        groups = b[s:s + CHUNK].reshape(-1, 4)
+    step = 4 * CHUNK  # whole groups per chunk
+    for s in range(0, b.size, step):
+        groups = b[s:s + step].reshape(-1, 4)
         if np.any(np.count_nonzero(groups == 0, axis=1) < 2):
             return False
     return True
@@ -177,9 +234,7 @@ def spectrum(d: FloatArray, energy: float) -> Spectrum:
     """Randomized SVD of a delta matrix: top singular values, energies, rank, vectors."""
     m, n = d.shape
     p = min(SKETCH, m, n)
-    rng = np.random.default_rng(0x5EED + m * 131 + n)
-    omega = rng.standard_normal((n, p), dtype=np.float32)
-    q = _orth(d @ omega)
+    q = _orth(d @ _omega(m, n, p))
     small = (q.T @ d).astype(np.float64)  # (p, n): the delta restricted to its range
     captured = float(np.sum(small * small)) / max(energy, 1e-300)
     if 0.5 <= captured < 1.0 - EXACT_TAIL:
@@ -208,6 +263,19 @@ def spectrum(d: FloatArray, energy: float) -> Spectrum:
         u=u,
         v=v,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _omega(m: int, n: int, p: int) -> FloatArray:
+    """The Gaussian test matrix for an ``m × n`` delta, drawn once per shape.
+
+    Seeded by the shape so reports are deterministic; cached because a model has a handful
+    of shapes and drawing it per tensor costs as much as a small matmul.
+    """
+    rng = np.random.default_rng(0x5EED + m * 131 + n)
+    omega = rng.standard_normal((n, p), dtype=np.float32)
+    omega.setflags(write=False)
+    return omega
 
 
 def _orth(y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

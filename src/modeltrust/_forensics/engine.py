@@ -1,19 +1,20 @@
 """Run a comparison: open both models, pair, measure each pair, decide, build findings.
 
-Pairs are measured one at a time in base-name order; each measurement loads at most the two
-tensors of its pair and drops them before the next, so memory is bounded by the largest
-pair plus the small per-tensor sketches kept for the verdicts.
+Pairs are measured in base-name order by :func:`pipeline.measure` (a reader thread reads
+ahead while workers compute); each measurement holds its pair and one delta, so memory is
+bounded by the pairs read ahead and in flight plus the small per-tensor sketches kept for
+the verdicts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from modeltrust._forensics import rules as R
-from modeltrust._forensics.delta import TensorDelta, compare
+from modeltrust._forensics.blas import blas_threads
 from modeltrust._forensics.pairing import Pairing, pair
+from modeltrust._forensics.pipeline import Progress, measure
 from modeltrust._forensics.report import ComparisonReport, Lineage, ModelSummary
 from modeltrust._forensics.tensors import Model, open_model
 from modeltrust._forensics.verdicts import (
@@ -25,9 +26,6 @@ from modeltrust._forensics.verdicts import (
 from modeltrust.findings import Finding, Location, Severity
 from modeltrust.rules import finding
 
-Progress = Callable[[int, int, str], None]
-"""Called as ``progress(done, total, tensor_name)`` after each tensor pair."""
-
 
 def run_compare(base: str | os.PathLike[str], derived: str | os.PathLike[str], *,
                 svd: bool = True, fail_on: Severity = Severity.HIGH,
@@ -35,13 +33,9 @@ def run_compare(base: str | os.PathLike[str], derived: str | os.PathLike[str], *
     """Compare two models' weights and return the report (see :func:`modeltrust.compare`)."""
     mb, md = open_model(base), open_model(derived)
     pairing = pair(mb.tensors, md.tensors)
-    deltas: list[TensorDelta] = []
-    total = len(pairing.pairs)
-    for i, (a, b) in enumerate(pairing.pairs, 1):
-        deltas.append(compare(a, b, svd=svd))
-        if progress is not None:
-            progress(i, total, a.name)
-    verdicts = decide(pairing, deltas, mb.format == md.format and mb.files == md.files)
+    with blas_threads(1):  # workers, not BLAS threads, use the cores (see blas.py)
+        deltas = measure(pairing.pairs, svd, progress)
+        verdicts = decide(pairing, deltas, mb.format == md.format and mb.files == md.files)
     med = median_correlation(deltas)
     related = None if med is None else med >= UNRELATED_CORRELATION
     claim_ok = None if not md.base_model_claim or related is None else related

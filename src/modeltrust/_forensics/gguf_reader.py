@@ -61,8 +61,7 @@ def _ref(path: Path, shown: str, name: str, qtype: Any, shape: tuple[int, ...],
     def raw() -> ByteArray:
         return map_range(path, offset, length)
 
-    def load() -> FloatArray:
-        data = raw()
+    def decode(data: ByteArray) -> FloatArray:
         if dtype in BYTES_PER:
             return to_float32(data, dtype, shape)
         from gguf.quants import dequantize, quant_shape_to_byte_shape
@@ -71,4 +70,4 @@ def _ref(path: Path, shown: str, name: str, qtype: Any, shape: tuple[int, ...],
         values = dequantize(blocks, qtype)
         return np.ascontiguousarray(values, dtype=np.float32).reshape(shape)
 
-    return TensorRef(name, dtype, shape, shown, raw, load)
+    return TensorRef(name, dtype, shape, shown, raw, decode)

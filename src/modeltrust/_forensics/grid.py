@@ -33,25 +33,25 @@ _WIDTH = {"F64": 64, "F32": 32, "F16": 16, "BF16": 16, "F8_E4M3": 8, "F8_E5M2": 
 
 def quantisation_grid(b: TensorRef, bv: FloatArray, delta: FloatArray, base_dtype: str) -> str:
     """Name the grid that explains ``delta`` (``""`` when the delta is an edit)."""
-    err = np.abs(delta.reshape(-1))
+    d = delta.reshape(-1)  # |d| is taken only once a grid is plausible
     vals = bv.reshape(-1)
     if b.dtype in LEGACY_BLOCKS and vals.size % BLOCK == 0:
         step = _legacy_steps(b)
-        if step is not None and _within(err, 0.5 * SLACK * step[:, None]
+        if step is not None and _within(d, 0.5 * SLACK * step[:, None]
                                         + 2.0**-10 * np.abs(vals.reshape(-1, BLOCK))):
             return f"{b.dtype} block grid"
         return ""
     if b.dtype in LEVELS and vals.size % BLOCK == 0:
         blocks = vals.reshape(-1, BLOCK)
         step = (blocks.max(axis=1) - blocks.min(axis=1)) / LEVELS[b.dtype]
-        return f"{b.dtype} block grid" if _within(err, SLACK * step) else ""
+        return f"{b.dtype} block grid" if _within(d, SLACK * step) else ""
     if b.dtype in MANTISSA and _WIDTH.get(base_dtype, 0) > _WIDTH[b.dtype]:
         bits, tiny = MANTISSA[b.dtype]
         tol = np.abs(vals) * 2.0**-bits + tiny
-        return f"{b.dtype} float grid" if _within(err, tol, flat=True) else ""
+        return f"{b.dtype} float grid" if _within(d, tol, flat=True) else ""
     if b.dtype in ("F32", "F16", "BF16", "F64"):
         row = vals.size // b.shape[0] if len(b.shape) >= 2 and b.shape[0] else 0
-        return _fake_quant(vals, err, row)
+        return _fake_quant(vals, d, row)
     return ""
 
 
@@ -66,8 +66,9 @@ def _legacy_steps(b: TensorRef) -> npt.NDArray[np.float32] | None:
     return np.abs(scales.astype(np.float32)).reshape(-1)
 
 
-def _within(err: FloatArray, tol: npt.NDArray[np.floating], flat: bool = False) -> bool:
-    """At least :data:`INSIDE` of the errors are within ``tol`` (per element or per block)."""
+def _within(delta: FloatArray, tol: npt.NDArray[np.floating], flat: bool = False) -> bool:
+    """At least :data:`INSIDE` of ``|delta|`` are within ``tol`` (per element or per block)."""
+    err = np.abs(delta)
     if flat or tol.ndim == 2:
         inside = np.count_nonzero(err.reshape(tol.shape) <= tol)
     else:
@@ -75,7 +76,7 @@ def _within(err: FloatArray, tol: npt.NDArray[np.floating], flat: bool = False) 
     return bool(inside >= INSIDE * err.size)
 
 
-def _fake_quant(vals: FloatArray, err: FloatArray, row: int) -> str:
+def _fake_quant(vals: FloatArray, delta: FloatArray, row: int) -> str:
     """Values on a symmetric int8/int4 grid (per tensor, per 32-block or per row) as floats."""
     n = vals.size
     layouts: list[tuple[str, int]] = [("per-tensor", n)]
@@ -87,14 +88,21 @@ def _fake_quant(vals: FloatArray, err: FloatArray, row: int) -> str:
             continue
         groups = vals.reshape(-1, width)
         head = groups[: max(1, 4096 // width), :4096]
-        head_max = np.abs(groups[: head.shape[0]]).max(axis=1, keepdims=True)
+        head_max = _abs_max(groups[: head.shape[0]])
         for bits, levels in (("int8", 127.0), ("int4", 7.0)):
             if not _on_grid(head, head_max / levels):
                 continue  # the first few thousand values decide cheaply
-            step = np.abs(groups).max(axis=1, keepdims=True) / levels
-            if _on_grid(groups, step) and _within(err, 0.5 * SLACK * step.reshape(-1)):
+            step = _abs_max(groups) / levels
+            if _on_grid(groups, step) and _within(delta, 0.5 * SLACK * step.reshape(-1)):
                 return f"{bits} {label} grid"
     return ""
+
+
+def _abs_max(groups: FloatArray) -> FloatArray:
+    """Largest ``|x|`` of each row, as a column, from max and min (no full-size temporary)."""
+    top: FloatArray = np.maximum(groups.max(axis=1, keepdims=True),
+                                 -groups.min(axis=1, keepdims=True))
+    return top
 
 
 def _on_grid(groups: FloatArray, step: npt.NDArray[np.floating]) -> bool:

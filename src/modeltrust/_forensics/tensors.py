@@ -1,10 +1,12 @@
 """Streaming tensor readers that execute nothing: safetensors, PyTorch zip checkpoints, GGUF.
 
-A model is opened as a list of :class:`TensorRef` — name, stored dtype, shape and two lazy
-loaders (the stored bytes, and the values as float32). Nothing is read until a loader is
-called, and each loader maps only its own tensor's byte range, so comparing two models holds
-two tensors in memory at a time whatever the models' size. Conversions (bf16, fp8 E4M3/E5M2,
-integers) are done with numpy per tensor.
+A model is opened as a list of :class:`TensorRef` — name, stored dtype, shape, a lazy loader
+of the stored bytes and a decoder of those bytes to float32. Nothing is read until ``raw`` is
+called, and it maps only its own tensor's byte range, so comparing two models holds a few
+tensors in memory at a time whatever the models' size. Reading (``raw``) and decoding are
+separate so that one thread can read the next tensor while another computes on this one.
+Conversions (bf16, fp8 E4M3/E5M2, integers) are done with numpy per tensor; float32 is a
+view of the mapping, not a copy.
 """
 
 from __future__ import annotations
@@ -50,9 +52,13 @@ class TensorRef:
     source: str
     """The file it lives in, relative to the model root."""
     raw: Callable[[], ByteArray] = field(repr=False, compare=False)
-    """The stored bytes (for byte identity and quantisation grids)."""
-    load: Callable[[], FloatArray] = field(repr=False, compare=False)
-    """The values as a float32 array of ``shape``."""
+    """The stored bytes (for byte identity and quantisation grids), read when called."""
+    decode: Callable[[ByteArray], FloatArray] = field(repr=False, compare=False)
+    """Stored bytes (what ``raw`` returned) to the values as float32 of ``shape``."""
+
+    def load(self) -> FloatArray:
+        """The values as a float32 array of ``shape``."""
+        return self.decode(self.raw())
 
     @property
     def size(self) -> int:
@@ -132,15 +138,36 @@ def map_range(path: Path, offset: int, length: int) -> ByteArray:
     """Map ``length`` bytes of ``path`` at ``offset`` read-only; unmapped when released.
 
     The returned array keeps the mapping alive; when the last reference goes, the pages
-    are unmapped, which is what keeps resident memory at two tensors.
+    are unmapped, which is what keeps resident memory at a few tensors. The OS is told the
+    whole range will be read, so it starts reading it in large sequential requests rather
+    than page fault by page fault.
     """
     if length == 0:
         return np.zeros(0, dtype=np.uint8)
     start = offset - offset % mmap.ALLOCATIONGRANULARITY
     with path.open("rb") as fh:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fh.fileno(), offset, length, os.POSIX_FADV_WILLNEED)
         mm = mmap.mmap(fh.fileno(), length + (offset - start), access=mmap.ACCESS_READ,
                        offset=start)
     return np.frombuffer(mm, dtype=np.uint8, count=length, offset=offset - start)
+
+
+PAGE = mmap.PAGESIZE
+TOUCH_STEP = 1 << 25
+"""Bytes touched per numpy call (the GIL is released inside each call)."""
+
+
+def touch(raw: ByteArray) -> None:
+    """Read one byte of every page of ``raw``, so that its pages are read and mapped now.
+
+    Called from a reader thread: the thread waits for the storage and takes the page
+    faults, and the thread computing finds the pages in place. numpy releases the GIL in
+    the reduction, so the computing thread runs meanwhile (``MAP_POPULATE`` and
+    ``mmap.madvise`` would hold the GIL for the whole read).
+    """
+    for s in range(0, raw.size, TOUCH_STEP):
+        np.bitwise_or.reduce(raw[s:s + TOUCH_STEP:PAGE])
 
 
 # --------------------------------------------------------------------------- safetensors
@@ -180,10 +207,10 @@ def _st_ref(path: Path, shown: str, name: str, dtype: str, shape: tuple[int, ...
     def raw() -> ByteArray:
         return map_range(path, offset, length)
 
-    def load() -> FloatArray:
-        return to_float32(raw(), dtype, shape)
+    def decode(data: ByteArray) -> FloatArray:
+        return to_float32(data, dtype, shape)
 
-    return TensorRef(name, dtype, shape, shown, raw, load)
+    return TensorRef(name, dtype, shape, shown, raw, decode)
 
 
 # --------------------------------------------------------------------------- opening

@@ -231,7 +231,7 @@ def _ref(path: Path, shown: str, rec: TensorRecord, span: tuple[int, int]) -> Te
             elems[rec.offset:], shape=rec.shape, strides=tuple(s * item for s in rec.stride))
         return np.ascontiguousarray(view).view(np.uint8).reshape(-1)
 
-    def load() -> FloatArray:
-        return to_float32(raw(), rec.dtype, rec.shape)
+    def decode(data: ByteArray) -> FloatArray:
+        return to_float32(data, rec.dtype, rec.shape)
 
-    return TensorRef(rec.name, rec.dtype, rec.shape, shown, raw, load)
+    return TensorRef(rec.name, rec.dtype, rec.shape, shown, raw, decode)
