@@ -80,7 +80,10 @@ def test_model_identity_and_root_digest() -> None:
     assert model["supplier"] == {"name": "Acme AI",
                                  "contact": [{"email": "security@acme.example"}]}
     assert props(model, "modeltrust:oms-root-digest") == [rich().root_digest]
-    assert "hashes" not in model  # the root digest is not a file hash
+    # the model's hash is its OMS root digest (what 'modeltrust sign' signs)
+    assert model["hashes"] == [{"alg": "SHA-256", "content": "e" * 64}]
+    links = {r["type"]: r["url"] for r in model["externalReferences"]}
+    assert links["vcs"] == links["distribution"] == "https://huggingface.co/acme/tiny-llama-chat"
     assert props(model, "modeltrust:language") == ["en", "fr"]
     assert props(model, "modeltrust:licence-terms") == ["restricted"]
 

@@ -45,7 +45,7 @@ class Prop(Json):
 
 @dataclass(frozen=True, order=True)
 class Hash(Json):
-    """A file digest (only real file hashes: the OMS root digest is not one)."""
+    """A SHA-256: a file's, or the model's OMS root digest (over its files' digests)."""
 
     content: str
     alg: str = "SHA-256"

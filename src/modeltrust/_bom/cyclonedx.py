@@ -143,6 +143,7 @@ def _model(ev: Evidence, ref: str, files: tuple[Component, ...],
         publisher=ev.publisher,
         supplier=_supplier(ev),
         purl=ev.purl,
+        hashes=_hashes(ev.root_digest.removeprefix("sha256:")),
         licences=tuple(_licence(f) for f in _sorted(ev.licences)),
         external_refs=_model_links(ev),
         tags=tuple(sorted(set(ev.tags))),
@@ -170,6 +171,7 @@ def _model_links(ev: Evidence) -> tuple[ExternalRef, ...]:
         refs.append(ExternalRef("model-card", url))
     if ev.hub_id and (url := _iri(HUB_URL + ev.hub_id)):
         refs.append(ExternalRef("distribution", url))
+        refs.append(ExternalRef("vcs", url, "git repository of the model on the hub"))
     for sig in sorted(set(ev.signatures)):
         url = _path_iri(sig.path)
         if url:
@@ -183,7 +185,7 @@ def _model_links(ev: Evidence) -> tuple[ExternalRef, ...]:
 
 
 def _model_properties(ev: Evidence) -> tuple[Prop, ...]:
-    """What CycloneDX has no component field for: root digest, task, library, languages."""
+    """Facts with no component field (task, library...) and the root digest, named."""
     props = [Prop(NS + "oms-root-digest", ev.root_digest)]
     optional = (("task", ev.task), ("library", ev.library),
                 ("licence-terms", ev.licence_terms))
