@@ -416,6 +416,7 @@ def bom_evidence(
     report: Report | None = None,
     openness: OpennessReport | None = None,
     extra_findings: Iterable[Finding] = (),
+    announce: Callable[[int, int], None] | None = None,
 ) -> Evidence:
     """The evidence a BOM renders (see :mod:`modeltrust._bom.evidence`), for custom output.
 
@@ -434,4 +435,4 @@ def bom_evidence(
     target = os.fspath(path)
     report = report or scan(target, progress=progress)
     return gather(target, report=report, openness=openness, hub_id=hub_id,
-                  revision=revision, extra_findings=tuple(extra_findings))
+                  revision=revision, extra_findings=tuple(extra_findings), announce=announce)

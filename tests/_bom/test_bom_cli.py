@@ -116,3 +116,15 @@ def test_python_api(repo: Path) -> None:
     assert ev.hub_id == HUB_ID
     with pytest.raises(modeltrust.UsageError, match="unknown BOM format"):
         modeltrust.bom(repo, format="xml")
+
+
+def test_large_models_announce_the_hashing_pass(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeltrust._cli import bom as bom_cli
+
+    (tmp_path / "model.safetensors").write_bytes(WEIGHTS)
+    monkeypatch.setattr(bom_cli, "ANNOUNCE_BYTES", 1)
+    out = tmp_path / "x.cdx.json"
+    result = run("bom", str(tmp_path), "-o", str(out))
+    assert "hashing 1 files (0.0 GB) for the BOM's digests" in result.stderr
+    assert "hashing" not in run("bom", str(tmp_path), "-o", str(out), "-q").stderr

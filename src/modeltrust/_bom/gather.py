@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from modeltrust._report.model import Report
 
 HUB_URL = "https://huggingface.co/"
+Announce = Callable[[int, int], None]
 MAX_UNKNOWN_DATASETS = 256
 
 _WEIGHTS = frozenset({
@@ -52,7 +54,8 @@ _SIGNATURE = re.compile(r"\.sig(\.tensors\.json)?$")
 
 def gather(target: str, *, report: Report | None = None,
            openness: OpennessReport | None = None, hub_id: str | None = None,
-           revision: str | None = None, extra_findings: tuple[Finding, ...] = ()) -> Evidence:
+           revision: str | None = None, extra_findings: tuple[Finding, ...] = (),
+           announce: Announce | None = None) -> Evidence:
     """Build the evidence for ``target`` (a folder, hub cache repository or file).
 
     Args:
@@ -63,6 +66,8 @@ def gather(target: str, *, report: Report | None = None,
             folder names it already).
         revision: the hub commit, when the user knows it.
         extra_findings: findings of other stages to report too (``audit``'s integrity).
+        announce: called as ``announce(files, bytes)`` before the hashing pass (the one
+            long step on a big model), so a CLI can tell the user what it is waiting for.
 
     Raises:
         SourceError: the target does not exist.
@@ -80,7 +85,7 @@ def gather(target: str, *, report: Report | None = None,
     openness = openness or modeltrust.openness(target)
     card = read_card(snap)
     unknowns: list[str] = []
-    root_digest, files = _hash(snap, _formats(report, snap, target), unknowns)
+    root_digest, files = _hash(snap, _formats(report, snap, target), unknowns, announce)
     hub = hub_id or _cache_hub_id(snap)
     acc = openness.accountability
     rev = revision or snap.revision or acc.revision
@@ -129,8 +134,8 @@ def timestamp() -> str:
 
 
 # ------------------------------------------------------------------------------ files
-def _hash(snap: Snapshot, formats: dict[str, str],
-          unknowns: list[str]) -> tuple[str, tuple[FileFact, ...]]:
+def _hash(snap: Snapshot, formats: dict[str, str], unknowns: list[str],
+          announce: Announce | None = None) -> tuple[str, tuple[FileFact, ...]]:
     """Every file's SHA-256 in one parallel pass; the OMS root digest from the same digests."""
     from modeltrust._integrity.errors import IntegrityError
     from modeltrust._integrity.hashing import hash_tasks, list_model, plan
@@ -142,6 +147,8 @@ def _hash(snap: Snapshot, formats: dict[str, str],
     oms: dict[str, str] = {}
     try:
         listing = list_model(root, own, allow_symlinks=snap.cache_root is not None)
+        if announce is not None:
+            announce(len(listing.files), sum(f.size for f in listing.files))
         oms = hash_tasks(plan(listing.files, "files", 0), "sha256", whole_file=True)
         digest = "sha256:" + root_digest(oms[n] for n in sorted(oms))
     except (IntegrityError, UsageError) as exc:

@@ -11,6 +11,9 @@ import click
 from modeltrust._cli.options import VERBOSE_KEY, output_option
 from modeltrust._cli.output import atomic_write, note, progress_wanted, scan_progress
 
+ANNOUNCE_BYTES = 1_000_000_000
+"""Models at least this large get a line on stderr before hashing (seconds of waiting)."""
+
 BOM_EPILOG = """\b
 Exit codes:
   0  the BOM was written (findings are inside it, as vulnerabilities/annotations)
@@ -55,9 +58,13 @@ def bom_command(path: str, fmt: str | None, hub_id: str | None, revision: str | 
 
     click.get_current_context().meta[VERBOSE_KEY] = verbose
     chosen = BomFormat(fmt) if fmt else format_for(output or "")
+    def announce(files: int, size: int) -> None:
+        if not quiet and size >= ANNOUNCE_BYTES:
+            note(f"hashing {files} files ({size / 1e9:.1f} GB) for the BOM's digests")
+
     with scan_progress(progress_wanted(quiet)) as progress:
         evidence = api.bom_evidence(path, hub_id=hub_id, revision=revision,
-                                    progress=progress)
+                                    progress=progress, announce=announce)
     text = render(evidence, chosen)
     if output is not None and output != "-":
         atomic_write(output, text)
