@@ -20,6 +20,10 @@ ProgressCallback = Callable[[int, int, str], None]
 _PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this much data a process pool costs more than it saves."""
 
+_SIGNATURE_HASH_BYTES = 1024 * 1024 * 1024
+"""A signed model up to this size is re-hashed by ``scan`` to give its signature status;
+a bigger one is only checked for missing and unsigned files (``audit``/``verify`` hash it)."""
+
 
 def scan(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -81,7 +85,7 @@ def _signature_checks(targets: list[str]) -> list[Finding]:
             continue  # the common case costs one glob; signing code is imported on need
         from modeltrust._integrity.verifying import signature_status, status_findings
 
-        status = signature_status(path)
+        status = signature_status(path, hash_limit=_SIGNATURE_HASH_BYTES)
         if status is not None:
             found.extend(status_findings(status))
     return found

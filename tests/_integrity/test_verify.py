@@ -270,6 +270,13 @@ def test_signature_status_states(signed: tuple[Path, Path, Path]) -> None:
     st = signature_status(model)
     assert st is not None and st.state == "mismatch" and st.changed == ("config.json",)
     assert status_findings(st)[0].rule_id == "MT-SIG-002"
+    st = signature_status(model, hash_limit=1)  # scan's bound: lists only, no hashing
+    assert st is not None and st.state == "unchecked" and "not re-hashed" in st.message
+    assert status_findings(st)[0].rule_id == "MT-SIG-005"
+    (model / "extra.bin").write_bytes(b"x")
+    st = signature_status(model, hash_limit=1)  # an unsigned file shows without hashing
+    assert st is not None and st.state == "mismatch" and st.extra == ("extra.bin",)
+    (model / "extra.bin").unlink()
     sig.write_text("{}")
     st = signature_status(model)
     assert st is not None and st.state == "malformed"

@@ -25,6 +25,18 @@ SIG_INTACT = rule(
         "--identity/--issuer) with the publisher's key material.",
     references=(_OMS,),
 )
+SIG_UNCHECKED = rule(
+    "MT-SIG-005", "Signed model: contents not re-hashed by scan", Severity.INFO,
+    """
+    The folder carries an OpenSSF Model Signing (OMS v1.0) bundle and every file it names
+    is present, but the files are larger than ``scan`` re-hashes (a scan reads only what it
+    must: a 10 GB checkpoint's pickle is kilobytes). Whether their bytes match the signed
+    digests was not checked here.
+    """,
+    fix="Run 'modeltrust verify MODEL --signature SIG --key PUB.pem' (or 'modeltrust "
+        "audit MODEL', which checks the digests offline).",
+    references=(_OMS,),
+)
 SIG_MISMATCH = rule(
     "MT-SIG-002", "Files differ from the signed manifest", Severity.HIGH,
     """

@@ -85,6 +85,7 @@ def verify_model(model: Path, signature: Path, trust: methods.Trust, *,
         res.root_digest = manifest.root_digest()
         res.notes.extend(manifest.notes)
         listing = compare(model, signature, manifest, res, ignore_unsigned, workers)
+        assert listing is not None  # no hash limit: always hashed
         if tensors and (res.missing or res.extra or res.changed):
             signed = _signed_tensors(signature, trust, res)
             _explain(listing, signed, res)
@@ -104,8 +105,13 @@ def _summary(res: VerificationResult) -> str:
 
 
 def compare(model: Path, signature: Path, manifest: Manifest, res: VerificationResult,
-            ignore_unsigned: bool, workers: int | None) -> Listing:
-    """Re-hash the model as the signer did and record missing, extra and changed files."""
+            ignore_unsigned: bool, workers: int | None,
+            hash_limit: int | None = None) -> Listing | None:
+    """Re-hash the model as the signer did and record missing, extra and changed files.
+
+    With ``hash_limit``, files are re-hashed only when they total at most that many bytes;
+    otherwise only the file lists are compared and None is returned (contents unchecked).
+    """
     ser = manifest.serialization
     own = [p for p in (relative_inside(signature, model),
                        relative_inside(sidecar_of(signature), model)) if p]
@@ -122,6 +128,8 @@ def compare(model: Path, signature: Path, manifest: Manifest, res: VerificationR
     else:
         res.extra = extra
     common = [present[n] for n in sorted(expected.keys() & present.keys())]
+    if hash_limit is not None and sum(f.size for f in common) > hash_limit:
+        return None
     tasks = plan(common, ser.method, ser.shard_size or 0)
     actual = hash_tasks(tasks, ser.hash_type, workers=workers,
                         whole_file=ser.method == "files")
@@ -179,8 +187,9 @@ def _explain(listing: Listing, signed: dict[str, FileTensors], res: Verification
 class SignatureStatus:
     """What ``scan`` and ``audit`` say about a signature found next to a model.
 
-    ``state`` is ``intact`` (files match the signed manifest), ``mismatch`` or
-    ``malformed``. The signer is never authenticated here: that needs a trusted key.
+    ``state`` is ``intact`` (files match the signed manifest), ``mismatch``, ``malformed``
+    or ``unchecked`` (every signed file present, contents not re-hashed: over the bound).
+    The signer is never authenticated here: that needs a trusted key.
     """
 
     signature: str
@@ -208,8 +217,12 @@ def find_signature(model: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def signature_status(model: Path) -> SignatureStatus | None:
-    """Check a found signature offline, without a key: structure and file digests only."""
+def signature_status(model: Path, hash_limit: int | None = None) -> SignatureStatus | None:
+    """Check a found signature offline, without a key: structure and file digests only.
+
+    ``hash_limit`` bounds the bytes re-hashed (``scan`` reads only what it must); above it
+    the state is ``unchecked`` when every signed file is present and no unsigned one is.
+    """
     sig = find_signature(model)
     if sig is None:
         return None
@@ -221,12 +234,21 @@ def signature_status(model: Path) -> SignatureStatus | None:
     who = methods.claimed_signer(bundle)
     res = VerificationResult(str(model), str(sig))
     try:
-        compare(model, sig, manifest, res, ignore_unsigned=False, workers=None)
+        listing = compare(model, sig, manifest, res, ignore_unsigned=False, workers=None,
+                          hash_limit=hash_limit)
     except IntegrityError as exc:
         return SignatureStatus(str(sig), "mismatch", f"unverified: {exc.reason}", who,
                                bundle.material.method, manifest.root_digest(),
                                notes=manifest.notes)
     intact = not (res.missing or res.extra or res.changed)
+    if listing is None and intact:
+        return SignatureStatus(
+            str(sig), "unchecked",
+            f"unverified: no trusted key given (claims to be signed by {who}); all "
+            f"{res.files} signed files are present, their contents were not re-hashed "
+            f"(over {hash_limit} bytes): run 'modeltrust verify' or 'modeltrust audit'",
+            who, bundle.material.method, manifest.root_digest(), False,
+            notes=tuple(manifest.notes) + tuple(res.notes))
     detail = (f"all {res.files} files match the signed manifest" if intact else
               _summary(res))
     return SignatureStatus(
@@ -244,8 +266,9 @@ def status_findings(status: SignatureStatus) -> list[Finding]:
                    if status.root_digest else None)
     if status.state == "malformed":
         return [finding(rules.SIG_MALFORMED, status.signature, status.message)]
-    out = [finding(rules.SIG_INTACT if status.state == "intact" else rules.SIG_MISMATCH,
-                   status.signature, status.message, loc)]
+    kind = {"intact": rules.SIG_INTACT, "unchecked": rules.SIG_UNCHECKED}.get(
+        status.state, rules.SIG_MISMATCH)
+    out = [finding(kind, status.signature, status.message, loc)]
     out += [finding(rules.SIG_DEVIATION, status.signature, n) for n in status.notes
             if "model_signing" in n or "rawBytes" in n]
     return out
