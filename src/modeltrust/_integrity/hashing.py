@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -250,9 +251,35 @@ def hash_tasks(tasks: Sequence[Task], hash_type: str, *, workers: int | None = N
     order = sorted(tasks, key=lambda t: t.end - t.start, reverse=True)
     if len(order) <= 1 or count <= 1:
         return {t.name: _hash_task(t, hash_type, whole_file) for t in order}
-    with ThreadPoolExecutor(max_workers=min(count, len(order))) as pool:
-        results = pool.map(lambda t: (t.name, _hash_task(t, hash_type, whole_file)), order)
-        return dict(results)
+    jobs = iter(order)  # largest first, so the tail is short
+    lock = threading.Lock()
+    stop = threading.Event()
+    out: dict[str, str] = {}
+
+    def work() -> None:
+        while not stop.is_set():
+            with lock:
+                task = next(jobs, None)
+            if task is None:
+                return
+            try:
+                out[task.name] = _hash_task(task, hash_type, whole_file)
+            except BaseException:
+                stop.set()  # the others stop taking work; the error reaches the caller
+                raise
+
+    # The calling thread hashes too: one thread fewer to start (milliseconds per run).
+    helpers = min(count, len(order)) - 1
+    with ThreadPoolExecutor(max_workers=helpers) as pool:
+        running = [pool.submit(work) for _ in range(helpers)]
+        try:
+            work()
+        finally:
+            errors = [f.exception() for f in running]
+    for err in errors:
+        if err is not None:
+            raise err
+    return out
 
 
 def _hash_task(task: Task, hash_type: str, whole_file: bool) -> str:
