@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from modeltrust._inventory.formats import Format
 from modeltrust._scanners import common
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
+from modeltrust._scanners.jinja_expr import TEXT_MAX, builds_string, clip, fold, text
 from modeltrust._source.interface import Artifact, Buffer
 from modeltrust.findings import Location, Rule, Severity
 from modeltrust.rules import finding, rule
@@ -125,8 +126,6 @@ MAX_TEMPLATE_BYTES = 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 200
 MAX_FINDINGS = 100
-_FOLD_MAX = 4096
-_TEXT_MAX = 240
 _DUNDER = re.compile(r"^__\w+__$")
 TARGETS = frozenset({
     "__globals__", "__builtins__", "__subclasses__", "__import__", "__loader__", "os", "sys",
@@ -141,10 +140,6 @@ HOST_GLOBALS = frozenset({
     "subprocess", "builtins", "importlib", "getattr", "setattr", "delattr", "globals",
     "locals", "vars", "eval", "exec", "compile", "open", "import_module", "popen", "system",
 })
-_STRING_FILTERS = frozenset({"join", "format", "replace", "string", "reverse", "lower", "upper",
-                             "title", "capitalize", "trim", "center", "first", "last", "list"})
-_STRING_METHODS = frozenset({"join", "format", "replace", "lower", "upper", "strip", "lstrip",
-                             "rstrip", "decode", "encode", "title", "capitalize", "swapcase"})
 _ATTRIBUTE_FILTERS = frozenset({"map", "selectattr", "rejectattr", "sort", "groupby", "sum",
                                 "unique", "min", "max"})
 _HINT = re.compile(r"__(?:class|mro|subclasses|globals|builtins|import|init|base|bases|code|"
@@ -212,7 +207,7 @@ def analyse_template(
     except TemplateSyntaxError as exc:
         if not report_syntax:
             return ""
-        ctx.report(finding(SYNTAX, artifact_path, f"{exc.message or exc}"[:_TEXT_MAX],
+        ctx.report(finding(SYNTAX, artifact_path, f"{exc.message or exc}"[:TEXT_MAX],
                            Location(line=exc.lineno, detail=where or None)))
         _text_hints(source, artifact_path, ctx, where)
         return f"template does not parse (line {exc.lineno})"
@@ -304,7 +299,7 @@ class _Analyser:
             elif isinstance(node, n.Import | n.FromImport | n.Include | n.Extends):
                 kind = type(node).__name__.lower()
                 self._report(LOADS_TEMPLATES, node,
-                             f"{{% {kind} {_text(node.template)} %}}")
+                             f"{{% {kind} {text(node.template)} %}}")
             elif isinstance(node, n.NSRef) and node.attr.startswith("_"):
                 self._report(DUNDER if _DUNDER.match(node.attr) else PRIVATE, node,
                              f"{{% set {node.name}.{node.attr} = ... %}}")
@@ -344,7 +339,7 @@ class _Analyser:
                 self.bound.add(node.name)
         for node in flat:
             if isinstance(node, n.Assign) and isinstance(node.target, n.Name):
-                value = _fold(node.node, self.consts)
+                value = fold(node.node, self.consts)
                 name = node.target.name
                 if isinstance(value, str):
                     old = self.consts.get(name, value)
@@ -369,7 +364,7 @@ class _Analyser:
         steps = steps + [_Step("index", "item")] if item else steps
         for t in names:
             if isinstance(t, n.Name) and t.name not in self.aliases:
-                self.aliases[t.name] = ((root, steps), _text(value))
+                self.aliases[t.name] = ((root, steps), text(value))
 
     def _suspicious(self, root: str, steps: list[_Step]) -> bool:
         names = [s.name for s in steps if s.kind in ("attr", "item")]
@@ -421,17 +416,17 @@ class _Analyser:
     def _key_step(self, arg: jn.Node) -> _Step:
         from jinja2 import nodes as n
 
-        value = _fold(arg, self.consts)
+        value = fold(arg, self.consts)
         if isinstance(value, str):
             return _Step("item", value, "dot" if isinstance(arg, n.Const) else "built")
-        if value is None and _builds_string(arg):
+        if value is None and builds_string(arg):
             return _Step("dyn")
         return _Step("index")
 
     def _name_step(self, arg: jn.Node, via: str) -> _Step:
         from jinja2 import nodes as n
 
-        value = _fold(arg, self.consts)
+        value = fold(arg, self.consts)
         if isinstance(value, str):
             built = via != "mapped" and not isinstance(arg, n.Const)
             return _Step("attr", value, "built" if built else via)
@@ -473,7 +468,7 @@ class _Analyser:
         dunders = [x for x in names if _DUNDER.match(x)] + ([root] if _DUNDER.match(root) else [])
         escape_root = self._escape_root(root, steps)
         reach = [x for x in [root, *names] if x in TARGETS]
-        evidence = _text(node) + (f"  (where {note})" if note else "")
+        evidence = text(node) + (f"  (where {note})" if note else "")
         built = [s.name for s in steps if s.via in ("built", "getattr") and _DUNDER.match(s.name)]
         if built:
             evidence += f"  (names built or looked up: {', '.join(built)})"
@@ -518,7 +513,7 @@ class _Analyser:
                                         "suspicious constructs: the rest are not listed",
                                         Location(line=node.lineno, detail=self.where or None)))
             return
-        self.ctx.report(finding(r, self.path, _clip(evidence),
+        self.ctx.report(finding(r, self.path, clip(evidence),
                                 Location(line=node.lineno, detail=self.where or None),
                                 severity=severity))
 
@@ -537,210 +532,3 @@ def _format_steps(fmt: str) -> list[_Step]:
             if part:
                 steps.append(_Step("attr", part, "format"))
     return steps
-
-
-def _builds_string(node: jn.Node) -> bool:
-    """True when ``node`` computes a string from pieces (a hidden name, if used as a key)."""
-    from jinja2 import nodes as n
-
-    if isinstance(node, n.Concat | n.Mod):
-        return True
-    if isinstance(node, n.Add):
-        return any(isinstance(s, n.Const) and isinstance(s.value, str) or _builds_string(s)
-                   for s in (node.left, node.right))
-    if isinstance(node, n.Filter):
-        return node.name in _STRING_FILTERS
-    if isinstance(node, n.Call):
-        f = node.node
-        return (isinstance(f, n.Getattr) and f.attr in _STRING_METHODS) or (
-            isinstance(f, n.Name) and f.name in ("chr", "str"))
-    if isinstance(node, n.Getitem):
-        return isinstance(node.arg, n.Slice)
-    return False
-
-
-Folded = str | int | list[Any] | None
-
-
-def _fold(node: jn.Node | None, consts: dict[str, str | None], depth: int = 0) -> Folded:
-    """Evaluate string-building expressions made only of literals (bounded, no rendering)."""
-    from jinja2 import nodes as n
-
-    if node is None or depth > 40:
-        return None
-    try:
-        value = _fold_node(node, consts, depth + 1, n)
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError):
-        return None
-    if isinstance(value, str) and len(value) > _FOLD_MAX:
-        return None
-    if isinstance(value, list) and len(value) > _FOLD_MAX:
-        return None
-    return value
-
-
-def _fold_node(node: jn.Node, consts: dict[str, str | None], d: int, n: Any) -> Folded:
-    def f(x: jn.Node | None) -> Folded:
-        return _fold(x, consts, d)
-
-    if isinstance(node, n.Const):
-        v = node.value
-        return v if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) \
-            else None
-    if isinstance(node, n.Name):
-        return consts.get(node.name)
-    if isinstance(node, n.List | n.Tuple):
-        items = [f(x) for x in node.items]
-        return None if any(i is None for i in items) else items
-    if isinstance(node, n.Concat):
-        parts = [f(x) for x in node.nodes]
-        return None if any(p is None for p in parts) else "".join(str(p) for p in parts)
-    if isinstance(node, n.Neg | n.Pos):
-        v = f(node.node)
-        return (-v if isinstance(node, n.Neg) else v) if isinstance(v, int) else None
-    if isinstance(node, n.BinExpr):
-        return _fold_binary(node.operator, f(node.left), f(node.right))
-    if isinstance(node, n.Filter) and node.node is not None:
-        return _fold_filter(node.name, f(node.node), [f(a) for a in node.args])
-    if isinstance(node, n.Call):
-        return _fold_call(node, f, n)
-    if isinstance(node, n.Getitem):
-        base = f(node.node)
-        if not isinstance(base, str | list):
-            return None
-        if isinstance(node.arg, n.Slice):
-            s = node.arg
-            given = (s.start, s.stop, s.step)
-            bounds = [f(x) if x is not None else None for x in given]
-            ints = [b if isinstance(b, int) else None for b in bounds]
-            if any(x is not None and b is None for x, b in zip(given, ints, strict=True)):
-                return None
-            return base[slice(*ints)]
-        idx = f(node.arg)
-        return base[idx] if isinstance(idx, int) else None
-    return None
-
-
-def _fold_binary(op: str, a: Folded, b: Folded) -> Folded:
-    if a is None or b is None:
-        return None
-    if op == "+" and type(a) is type(b) and isinstance(a, str | int):
-        return a + b  # type: ignore[operator]
-    if op == "~":
-        return f"{a}{b}"
-    if isinstance(a, int) and isinstance(b, int) and op in ("-", "*", "//", "%") \
-            and abs(a) < 1 << 32 and abs(b) < 1 << 32:
-        return {"-": a - b, "*": a * b, "//": a // b if b else 0, "%": a % b if b else 0}[op]
-    if op == "*" and isinstance(a, str) and isinstance(b, int):
-        return a * b if 0 <= len(a) * b <= _FOLD_MAX else None
-    if op == "%" and isinstance(a, str) and re.fullmatch(r"(?:[^%]|%[sdc%])*", a):
-        return a % (tuple(b) if isinstance(b, list) else b)
-    return None
-
-
-def _fold_filter(name: str, base: Folded, args: list[Folded]) -> Folded:
-    if base is None or any(a is None for a in args):
-        return None
-    if name == "join" and isinstance(base, list):
-        sep = args[0] if args else ""
-        return str(sep).join(str(x) for x in base)
-    if name in ("string", "lower", "upper", "trim", "title", "capitalize"):
-        s = str(base)
-        return {"string": s, "lower": s.lower(), "upper": s.upper(), "trim": s.strip(),
-                "title": s.title(), "capitalize": s.capitalize()}[name]
-    if name == "reverse" and isinstance(base, str | list):
-        return base[::-1]
-    if name == "replace" and isinstance(base, str) and len(args) >= 2:
-        out = base.replace(str(args[0]), str(args[1]))
-        return out if len(out) <= _FOLD_MAX else None
-    if name == "format" and isinstance(base, str):
-        return _fold_binary("%", base, list(args))
-    if name in ("first", "last") and isinstance(base, str | list) and base:
-        return base[0] if name == "first" else base[-1]
-    if name == "list" and isinstance(base, str):
-        return list(base)
-    return None
-
-
-def _fold_call(node: jn.Call, f: Any, n: Any) -> Folded:
-    args = [f(a) for a in node.args]
-    if any(a is None for a in args) or node.kwargs:
-        return None
-    if isinstance(node.node, n.Name) and node.node.name == "chr" and len(args) == 1 \
-            and isinstance(args[0], int) and 0 <= args[0] < 0x110000:
-        return chr(args[0])
-    if not isinstance(node.node, n.Getattr):
-        return None
-    base, method = f(node.node.node), node.node.attr
-    if not isinstance(base, str):
-        return None
-    if method == "join" and len(args) == 1 and isinstance(args[0], list):
-        return base.join(str(x) for x in args[0])
-    if method == "replace" and len(args) == 2:
-        out = base.replace(str(args[0]), str(args[1]))
-        return out if len(out) <= _FOLD_MAX else None
-    if method in ("lower", "upper", "strip", "title", "capitalize") and not args:
-        return str(getattr(str, method)(base))
-    if method == "format" and re.fullmatch(r"(?:[^{}]|\{\d*\}|\{\{|\}\})*", base):
-        return base.format(*[str(a) for a in args])
-    return None
-
-
-_OPS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in",
-        "notin": "not in"}
-
-
-def _text(node: jn.Node | None, depth: int = 0) -> str:
-    """Source-like text of an expression, for evidence (a printer, not a renderer)."""
-    from jinja2 import nodes as n
-
-    if node is None:
-        return ""
-    if depth > 40:
-        return "…"
-
-    def t(x: jn.Node | None) -> str:
-        return _text(x, depth + 1)
-
-    if isinstance(node, n.Name):
-        return node.name
-    if isinstance(node, n.Const | n.TemplateData):
-        v = node.data if isinstance(node, n.TemplateData) else node.value
-        r = repr(v)
-        return r if len(r) <= 80 else r[:77] + "…'"
-    if isinstance(node, n.Getattr):
-        return f"{t(node.node)}.{node.attr}"
-    if isinstance(node, n.Getitem):
-        return f"{t(node.node)}[{t(node.arg)}]"
-    if isinstance(node, n.Slice):
-        return f"{t(node.start)}:{t(node.stop)}" + (f":{t(node.step)}" if node.step else "")
-    if isinstance(node, n.Call | n.Filter | n.Test):
-        args = [t(a) for a in node.args] + [f"{k.key}={t(k.value)}" for k in node.kwargs]
-        args += [f"*{t(node.dyn_args)}"] if node.dyn_args else []
-        args += [f"**{t(node.dyn_kwargs)}"] if node.dyn_kwargs else []
-        inner = ", ".join(args)
-        if isinstance(node, n.Call):
-            return f"{t(node.node)}({inner})"
-        sep = "|" if isinstance(node, n.Filter) else " is "
-        return f"{t(node.node)}{sep}{node.name}" + (f"({inner})" if inner else "")
-    if isinstance(node, n.Concat):
-        return " ~ ".join(t(x) for x in node.nodes)
-    if isinstance(node, n.BinExpr):
-        return f"{t(node.left)} {node.operator} {t(node.right)}"
-    if isinstance(node, n.UnaryExpr):
-        op = "not " if isinstance(node, n.Not) else node.operator
-        return f"{op}{t(node.node)}"
-    if isinstance(node, n.Compare):
-        return t(node.expr) + "".join(f" {_OPS.get(o.op, o.op)} {t(o.expr)}" for o in node.ops)
-    if isinstance(node, n.List | n.Tuple):
-        inner = ", ".join(t(x) for x in node.items)
-        return f"[{inner}]" if isinstance(node, n.List) else f"({inner})"
-    if isinstance(node, n.Dict):
-        return "{" + ", ".join(f"{t(p.key)}: {t(p.value)}" for p in node.items) + "}"
-    if isinstance(node, n.CondExpr):
-        return f"{t(node.expr1)} if {t(node.test)} else {t(node.expr2)}"
-    return type(node).__name__
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= 2 * _TEXT_MAX else text[: 2 * _TEXT_MAX - 1] + "…"
