@@ -219,7 +219,7 @@ def test_entries_from_other_sources() -> None:
 
 
 def test_sharded_index_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from modeltrust._scanners import safetensors
+    from modeltrust._scanners import shards
 
     calls: list[tuple[Path, str, Path]] = []
 
@@ -227,7 +227,7 @@ def test_sharded_index_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         calls.append((index_file, shown, folder))
         return []
 
-    monkeypatch.setattr(safetensors, "check_sharded_index", fake)
+    monkeypatch.setattr(shards, "check_sharded_index", fake)
     sub = tmp_path / "unet"
     sub.mkdir()
     (sub / "diffusion_pytorch_model.safetensors.index.json").write_text('{"weight_map": {}}')
@@ -238,12 +238,12 @@ def test_sharded_index_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_crashing_index_check_becomes_a_finding(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from modeltrust._scanners import safetensors
+    from modeltrust._scanners import shards
 
     def boom(*_: object) -> list[Finding]:
         raise ValueError("bad")
 
-    monkeypatch.setattr(safetensors, "check_sharded_index", boom)
+    monkeypatch.setattr(shards, "check_sharded_index", boom)
     (tmp_path / "model.safetensors.index.json").write_text("{}")
     found = [f for f in scan(tmp_path).findings if f.rule_id == "MT-GEN-001"]
     assert len(found) == 1 and "ValueError" in found[0].evidence

@@ -25,9 +25,9 @@ from modeltrust._report.model import Coverage
 from modeltrust._scanners.safetensors import (
     SafetensorsHeaderError,
     SafetensorsScanner,
-    check_sharded_index,
     read_header,
 )
+from modeltrust._scanners.shards import check_sharded_index
 from modeltrust._source.interface import Limits
 from modeltrust.findings import Finding, Severity
 

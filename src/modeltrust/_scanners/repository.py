@@ -383,7 +383,7 @@ def _shards(
     if not indexes:
         return found
     try:
-        from modeltrust._scanners.safetensors import check_sharded_index
+        from modeltrust._scanners.shards import check_sharded_index
     except ImportError:
         return found
     for rel in indexes:
