@@ -149,3 +149,17 @@ def test_release_time_from_the_card_date(tmp_path: Path, date: str,
     ev = gather(str(model))
     assert ev.release_time == expected
     assert (expected is None) == any(u.startswith("release date") for u in ev.unknowns)
+
+
+def test_the_card_and_listing_openness_read_are_reused(repo: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeltrust._bom import gather as gather_module
+
+    report = modeltrust.openness(repo)
+
+    def again(*_: object) -> None:
+        raise AssertionError("read twice")
+
+    monkeypatch.setattr(gather_module, "read_card", again)
+    monkeypatch.setattr(gather_module, "open_snapshot", again)
+    assert gather(str(repo), openness=report).card_path == "README.md"

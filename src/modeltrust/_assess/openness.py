@@ -53,7 +53,7 @@ def assess(target: str, fail_on: Severity = Severity.HIGH) -> OpennessReport:
         licence=lic, osaid=osaid, mof=mof, data=data, lineage=lineage,
         accountability=account,
         findings=tuple(sorted(uniq.values(), key=Finding.sort_key)),
-        fail_on=fail_on,
+        fail_on=fail_on, parsed_card=card, snapshot=snap,
     )
 
 

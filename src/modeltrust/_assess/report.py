@@ -7,7 +7,7 @@ lists, no timestamps, no absolute paths beyond what the user passed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from modeltrust import __version__
 from modeltrust._assess.accountability import Accountability
@@ -17,6 +17,7 @@ from modeltrust._assess.licence import LicenceResult
 from modeltrust._assess.lineage import LineageResult
 from modeltrust._assess.mof import MofResult
 from modeltrust._assess.osaid import OsaidResult
+from modeltrust._assess.snapshot import Snapshot
 from modeltrust.findings import Finding, Severity
 
 OPENNESS_SCHEMA_VERSION = "1.0"
@@ -72,6 +73,9 @@ class OpennessReport:
     findings: tuple[Finding, ...]
     fail_on: Severity = Severity.HIGH
     tool_version: str = __version__
+    parsed_card: Card | None = field(default=None, repr=False, compare=False)
+    snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
+    """What was read, kept (not serialised) so later stages such as the BOM reuse it."""
 
     @property
     def max_severity(self) -> Severity | None:

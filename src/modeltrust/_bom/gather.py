@@ -20,6 +20,7 @@ from modeltrust import __version__
 from modeltrust._assess.card import read_card
 from modeltrust._assess.lineage import HUB_ID
 from modeltrust._assess.snapshot import Snapshot, open_snapshot
+from modeltrust._assess.yamlsafe import as_list, as_str
 from modeltrust._bom import cardfacts
 from modeltrust._bom.evidence import (
     AncestorFact,
@@ -80,10 +81,10 @@ def gather(target: str, *, report: Report | None = None,
     if revision is not None and not re.fullmatch(r"[\w.\-/]{1,200}", revision):
         raise UsageError(f"--revision {revision!r} is not a commit or a tag")
     stamp = timestamp()
-    snap = open_snapshot(target)
     report = report or modeltrust.scan(target)
     openness = openness or modeltrust.openness(target)
-    card = read_card(snap)
+    snap = openness.snapshot or open_snapshot(target)  # what openness read, read once
+    card = openness.parsed_card or read_card(snap)
     unknowns: list[str] = []
     root_digest, files = _hash(snap, _formats(report, snap, target), unknowns, announce)
     hub = hub_id or _cache_hub_id(snap)
@@ -96,7 +97,7 @@ def gather(target: str, *, report: Report | None = None,
     inputs, outputs = cardfacts.modalities(task)
     family, arch = cardfacts.architecture(snap, _gguf_arch(report))
     licences = _licences(openness, card.meta, snap)
-    datasets = _datasets(openness, card.modelscope != {})
+    datasets = _datasets(openness, bool(card.modelscope))
     findings = tuple(sorted({_relative(f, snap, target) for f in
                              (*report.findings, *extra_findings)}, key=Finding.sort_key))
     ev = Evidence(
@@ -106,7 +107,7 @@ def gather(target: str, *, report: Report | None = None,
         publisher=acc.publisher, contacts=acc.contacts,
         card_path=card.rel, task=task, library=openness.card.library_name,
         languages=openness.card.languages,
-        tags=tuple(sorted({t[:100] for t in _strings(card.meta.get("tags"))}))[:50],
+        tags=tuple(sorted({t[:100] for t in as_list(card.meta.get("tags"))}))[:50],
         architecture_family=family, architecture=arch, inputs=inputs, outputs=outputs,
         licences=licences, licence_terms=openness.licence.terms,
         training_information=cardfacts.section_quote(card, "training_data"),
@@ -275,18 +276,10 @@ def _purl(hub: str | None, revision: str | None) -> str | None:
     return str(PackageURL(type="huggingface", namespace=org, name=name, version=version))
 
 
-def _strings(value: object) -> list[str]:
-    from modeltrust._assess.yamlsafe import as_list
-
-    return as_list(value)
-
-
 # ----------------------------------------------------------------------- openness facts
 def _licences(openness: OpennessReport, meta: dict[str, object],
               snap: Snapshot) -> tuple[LicenceFact, ...]:
     """The resolved licence plus every identified licence text (disagreements stay visible)."""
-    from modeltrust._assess.yamlsafe import as_str
-
     lic = openness.licence
     out: set[LicenceFact] = set()
     if lic.spdx or lic.name:
