@@ -163,3 +163,25 @@ def test_the_card_and_listing_openness_read_are_reused(repo: Path,
     monkeypatch.setattr(gather_module, "read_card", again)
     monkeypatch.setattr(gather_module, "open_snapshot", again)
     assert gather(str(repo), openness=report).card_path == "README.md"
+
+
+def test_signature_check_reuses_the_bom_digests(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from _integrity.pki import write_key
+    from helpers.openness import write_repo
+    from modeltrust._integrity import verifying
+
+    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
+                       {"model.safetensors": WEIGHTS})
+    modeltrust.sign(model, key=write_key(tmp_path).private)
+
+    def no_second_pass(*_: object, **__: object) -> None:
+        raise AssertionError("files hashed twice")
+
+    report = modeltrust.scan(model)  # the scan's own bounded status check hashes; not ours
+    monkeypatch.setattr(verifying, "hash_tasks", no_second_pass)
+    [sig] = gather(str(model), report=report).signatures
+    assert sig.state == "intact"
+    (model / "model.safetensors").write_bytes(WEIGHTS + b" ")
+    [sig] = gather(str(model), report=report).signatures
+    assert sig.state == "mismatch"

@@ -10,6 +10,7 @@ recognises re-serialisations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,14 @@ def _summary(res: VerificationResult) -> str:
 
 def compare(model: Path, signature: Path, manifest: Manifest, res: VerificationResult,
             ignore_unsigned: bool, workers: int | None,
-            hash_limit: int | None = None) -> Listing | None:
+            hash_limit: int | None = None,
+            known: Mapping[str, str] | None = None) -> Listing | None:
     """Re-hash the model as the signer did and record missing, extra and changed files.
 
     With ``hash_limit``, files are re-hashed only when they total at most that many bytes;
     otherwise only the file lists are compared and None is returned (contents unchecked).
+    ``known`` holds whole-file SHA-256 digests the caller already computed; a ``files``
+    manifest in sha256 is then checked against them without reading the files again.
     """
     ser = manifest.serialization
     own = [p for p in (relative_inside(signature, model),
@@ -128,11 +132,16 @@ def compare(model: Path, signature: Path, manifest: Manifest, res: VerificationR
     else:
         res.extra = extra
     common = [present[n] for n in sorted(expected.keys() & present.keys())]
-    if hash_limit is not None and sum(f.size for f in common) > hash_limit:
-        return None
     tasks = plan(common, ser.method, ser.shard_size or 0)
-    actual = hash_tasks(tasks, ser.hash_type, workers=workers,
-                        whole_file=ser.method == "files")
+    reuse = (known is not None and ser.method == "files" and ser.hash_type == "sha256"
+             and all(t.name in known for t in tasks))
+    if reuse and known is not None:
+        actual = {t.name: known[t.name] for t in tasks}
+    elif hash_limit is not None and sum(f.size for f in common) > hash_limit:
+        return None
+    else:
+        actual = hash_tasks(tasks, ser.hash_type, workers=workers,
+                            whole_file=ser.method == "files")
     by_file: dict[str, dict[str, str]] = {}
     for t in tasks:
         by_file.setdefault(t.file.name, {})[t.name] = actual[t.name]
@@ -217,11 +226,13 @@ def find_signature(model: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def signature_status(model: Path, hash_limit: int | None = None) -> SignatureStatus | None:
+def signature_status(model: Path, hash_limit: int | None = None,
+                     known: Mapping[str, str] | None = None) -> SignatureStatus | None:
     """Check a found signature offline, without a key: structure and file digests only.
 
     ``hash_limit`` bounds the bytes re-hashed (``scan`` reads only what it must); above it
     the state is ``unchecked`` when every signed file is present and no unsigned one is.
+    ``known``: SHA-256 digests already computed (see :func:`compare`).
     """
     sig = find_signature(model)
     if sig is None:
@@ -235,7 +246,7 @@ def signature_status(model: Path, hash_limit: int | None = None) -> SignatureSta
     res = VerificationResult(str(model), str(sig))
     try:
         listing = compare(model, sig, manifest, res, ignore_unsigned=False, workers=None,
-                          hash_limit=hash_limit)
+                          hash_limit=hash_limit, known=known)
     except IntegrityError as exc:
         return SignatureStatus(str(sig), "mismatch", f"unverified: {exc.reason}", who,
                                bundle.material.method, manifest.root_digest(),
