@@ -128,3 +128,25 @@ def test_large_models_announce_the_hashing_pass(tmp_path: Path,
     result = run("bom", str(tmp_path), "-o", str(out))
     assert "hashing 1 files (0.0 GB) for the BOM's digests" in result.stderr
     assert "hashing" not in run("bom", str(tmp_path), "-o", str(out), "-q").stderr
+
+
+def test_audit_bom_hashes_a_signed_model_once_for_bom_and_signature(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from _integrity.pki import write_key
+    from helpers.openness import write_repo
+    from modeltrust._integrity import verifying
+
+    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
+                       {"model.safetensors": WEIGHTS})
+    modeltrust.sign(model, key=write_key(tmp_path).private)
+    calls: list[int] = []
+    real = verifying.hash_tasks
+
+    def counted(*args: object, **kw: object) -> dict[str, str]:
+        calls.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(verifying, "hash_tasks", counted)
+    result = run("audit", str(model), "--bom", str(tmp_path / "b.cdx.json"))
+    assert result.exit_code == 0 and "signature " in result.stdout and ": intact" in result.stdout
+    assert len(calls) == 1  # the scan's bounded status check; audit and BOM share one pass

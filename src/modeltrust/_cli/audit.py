@@ -86,9 +86,12 @@ class Card:
 def build_card(report: Report, base: str | None, bom: str | None = None,
                bom_format: str | None = None) -> Card:
     """Run the other stages on the audited model and collect their results."""
+    from modeltrust._integrity.hf_cache import check_hf_cache
+
     card = Card(report, bom_path=bom)
     target = report.targets[0]
-    _integrity(card, target)
+    cache = check_hf_cache(target)
+    card.integrity_findings.extend(cache)
     try:
         card.openness = modeltrust.openness(target, fail_on=report.fail_on)
     except Error as exc:
@@ -98,8 +101,14 @@ def build_card(report: Report, base: str | None, bom: str | None = None,
             card.comparison = modeltrust.compare(base, target, fail_on=report.fail_on)
         except Error as exc:
             card.comparison_error = exc.diagnostics()
+    known = None
     if bom is not None:
         _write_bom(card, target, bom, bom_format)
+        if card.evidence is not None:  # its hashing pass serves the signature check too
+            known = {f.path: f.sha256 for f in card.evidence.files}
+    _signature(card, target, known)
+    if cache:
+        card.integrity.append(f"Hugging Face cache: {len(cache)} file(s) do not match their blob")
     return card
 
 
@@ -118,20 +127,15 @@ def _write_bom(card: Card, target: str, path: str, fmt: str | None) -> None:
         card.bom_error = exc.diagnostics()
 
 
-def _integrity(card: Card, target: str) -> None:
-    from modeltrust._integrity.hf_cache import check_hf_cache
+def _signature(card: Card, target: str, known: dict[str, str] | None) -> None:
     from modeltrust._integrity.verifying import signature_status
 
-    status = signature_status(Path(target))
+    status = signature_status(Path(target), known=known)
     if status is None:
         card.integrity.append("no signature file (model.sig) found: run 'modeltrust sign'")
     else:
         card.integrity.append(f"signature {status.signature}: {status.state}")
         card.integrity.append(status.message)
-    cache = check_hf_cache(target)
-    card.integrity_findings.extend(cache)
-    if cache:
-        card.integrity.append(f"Hugging Face cache: {len(cache)} file(s) do not match their blob")
 
 
 def card_lines(card: Card) -> list[Text]:
