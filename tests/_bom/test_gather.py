@@ -185,3 +185,20 @@ def test_signature_check_reuses_the_bom_digests(tmp_path: Path,
     (model / "model.safetensors").write_bytes(WEIGHTS + b" ")
     [sig] = gather(str(model), report=report).signatures
     assert sig.state == "mismatch"
+
+
+def test_single_archive_keeps_its_format_and_member_paths(tmp_path: Path) -> None:
+    import zipfile
+
+    from helpers.pickles import system_call_p4
+
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("inner/data.pkl", system_call_p4())
+    report = modeltrust.scan(archive)
+    ev = gather(str(archive), report=report)
+    [f] = ev.files
+    outer = next(e.format for e in report.files if e.path == str(archive))
+    assert (f.path, f.format) == ("bundle.zip", outer) and outer != "pickle"  # not a member's
+    assert {x.path for x in ev.findings} == {"bundle.zip!inner/data.pkl"}
+    assert not Path(MARKER).exists()

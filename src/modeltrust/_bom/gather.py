@@ -30,6 +30,7 @@ from modeltrust._bom.evidence import (
     LicenceFact,
     SignatureFact,
 )
+from modeltrust._source.interface import MEMBER_SEP
 from modeltrust.errors import UsageError
 from modeltrust.findings import Finding
 
@@ -205,26 +206,30 @@ def _formats(report: Report, snap: Snapshot, target: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for entry in report.files:
         rel = _rel_path(entry.path, snap, target)
-        if rel is not None and "!" not in rel:
+        if rel is not None and MEMBER_SEP not in rel:
             out[rel] = entry.format
     return out
 
 
 def _rel_path(shown: str, snap: Snapshot, target: str) -> str | None:
-    """A scan path made relative to the snapshot root; None when outside it."""
+    """A scan path made relative to the snapshot root (members kept); None when outside."""
+    outer, sep, member = shown.partition(MEMBER_SEP)
+    norm = os.path.normpath(outer)
+    rel: str | None = None
     if snap.single is not None:
-        return snap.single if shown.split("!", 1)[0] == os.path.normpath(target) else None
-    norm = os.path.normpath(shown.split("!", 1)[0])
-    rest = shown[len(shown.split("!", 1)[0]):]
-    prefixes = {os.path.normpath(target), os.path.normpath(snap.shown), str(snap.root)}
-    for prefix in sorted(prefixes, key=len, reverse=True):  # the snapshot before its repo
-        if norm == prefix:
-            return "" + rest
-        if prefix in (".", ""):
-            return norm + rest
-        if norm.startswith(prefix + os.sep):
-            return norm[len(prefix) + 1:].replace(os.sep, "/") + rest
-    return None
+        rel = snap.single if norm == os.path.normpath(target) else None
+    else:
+        prefixes = {os.path.normpath(target), os.path.normpath(snap.shown), str(snap.root)}
+        for prefix in sorted(prefixes, key=len, reverse=True):  # the snapshot before its repo
+            if prefix in (".", ""):
+                rel = norm
+            elif norm == prefix:
+                rel = ""
+            elif norm.startswith(prefix + os.sep):
+                rel = norm[len(prefix) + 1:].replace(os.sep, "/")
+            if rel is not None:
+                break
+    return None if rel is None else rel + sep + member
 
 
 def _relative(f: Finding, snap: Snapshot, target: str) -> Finding:
