@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import modeltrust
-from helpers.bom_models import HUB_ID, derived_cache, snapshot_of
+from helpers.bom_models import HUB_ID, derived_cache, signed_model, snapshot_of
 from helpers.bom_validate import assert_valid_cyclonedx
 from helpers.bom_validate_spdx import assert_valid_spdx
 from helpers.openness import WEIGHTS
@@ -132,13 +132,9 @@ def test_large_models_announce_the_hashing_pass(tmp_path: Path,
 
 def test_audit_bom_hashes_a_signed_model_once_for_bom_and_signature(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from _integrity.pki import write_key
-    from helpers.openness import write_repo
     from modeltrust._integrity import verifying
 
-    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
-                       {"model.safetensors": WEIGHTS})
-    modeltrust.sign(model, key=write_key(tmp_path).private)
+    model = signed_model(tmp_path)
     calls: list[int] = []
     real = verifying.hash_tasks
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import modeltrust
-from helpers.bom_models import BASE_ID, HUB_ID, REV, derived_cache, snapshot_of
+from helpers.bom_models import BASE_ID, HUB_ID, REV, derived_cache, signed_model, snapshot_of
 from helpers.openness import WEIGHTS
 from helpers.pickles import MARKER
 from modeltrust._bom.gather import gather, timestamp
@@ -107,12 +107,7 @@ def test_user_supplied_hub_id_and_revision(tmp_path: Path) -> None:
 
 
 def test_signature_status_is_recorded(tmp_path: Path) -> None:
-    from _integrity.pki import write_key
-    from helpers.openness import write_repo
-
-    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
-                       {"model.safetensors": WEIGHTS})
-    modeltrust.sign(model, key=write_key(tmp_path).private)
+    model = signed_model(tmp_path)
     ev = gather(str(model))
     [sig] = ev.signatures
     assert sig.path == "model.sig" and sig.state == "intact"
@@ -167,13 +162,9 @@ def test_the_card_and_listing_openness_read_are_reused(repo: Path,
 
 def test_signature_check_reuses_the_bom_digests(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from _integrity.pki import write_key
-    from helpers.openness import write_repo
     from modeltrust._integrity import verifying
 
-    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
-                       {"model.safetensors": WEIGHTS})
-    modeltrust.sign(model, key=write_key(tmp_path).private)
+    model = signed_model(tmp_path)
 
     def no_second_pass(*_: object, **__: object) -> None:
         raise AssertionError("files hashed twice")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers.bom_evidence import rich, sparse
-from helpers.bom_models import derived_cache
+from helpers.bom_models import derived_cache, signed_model
 from helpers.bom_validate import assert_valid_cyclonedx
 from helpers.bom_validate_spdx import assert_valid_spdx
 from modeltrust._bom.evidence import Evidence
@@ -78,13 +78,9 @@ def test_contradictory_licences_both_appear_in_valid_boms(tmp_path: Path) -> Non
 
 
 def test_signed_model_boms_are_valid(tmp_path: Path) -> None:
-    import modeltrust
-    from _integrity.pki import write_key
-    from helpers.openness import WEIGHTS, write_repo
+    from helpers.openness import WEIGHTS
 
-    model = write_repo(tmp_path / "m", {"license": "mit"}, "# M\n",
-                       {"model.safetensors": WEIGHTS})
-    modeltrust.sign(model, key=write_key(tmp_path, curve="P-384").private)
+    model = signed_model(tmp_path, curve="P-384")
     (model / "model.safetensors").write_bytes(WEIGHTS + b" ")  # changed after signing
     ev = gather(str(model))
     assert [s.state for s in ev.signatures] == ["mismatch"]

@@ -69,3 +69,14 @@ def _cache(repo: Path, rev: str, staging: Path) -> None:
 def snapshot_of(repo: Path) -> Path:
     """The snapshot folder ``refs/main`` names."""
     return repo / "snapshots" / (repo / "refs" / "main").read_text().strip()
+
+
+def signed_model(root: Path, curve: str = "P-256") -> Path:
+    """``root/m``: a tiny MIT-licensed model signed with a fresh key (``model.sig`` inside)."""
+    import modeltrust
+    from _integrity.pki import write_key
+    from helpers.openness import write_repo
+
+    model = write_repo(root / "m", {"license": "mit"}, "# M\n", {"model.safetensors": WEIGHTS})
+    modeltrust.sign(model, key=write_key(root, curve=curve).private)
+    return model
