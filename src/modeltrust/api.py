@@ -94,7 +94,8 @@ def _signature_checks(targets: list[str]) -> list[Finding]:
 def _repository_checks(
     folders: list[tuple[Path, str]], entries: list[FileEntry], limits: Limits
 ) -> list[Finding]:
-    """Cross-file rules (shards, duplicated weights, remote code) per scanned folder."""
+    """Cross-file rules (shards, duplicated weights, remote code, pinned loaders) per folder."""
+    from modeltrust._scanners.pins import scan_pins
     from modeltrust._scanners.repository import scan_repository
 
     found: list[Finding] = []
@@ -102,6 +103,7 @@ def _repository_checks(
         prefix = "" if shown in (".", "") else f"{shown}/"
         mine = [e for e in entries if e.path.startswith(prefix) or not prefix]
         found.extend(scan_repository(folder, shown, mine, limits))
+        found.extend(scan_pins(folder, shown, mine))
     return found
 
 
