@@ -19,6 +19,7 @@ from helpers.onnx_models import (
     model,
     nested_if,
     raw_nested_if,
+    relu_graph,
     with_external,
 )
 from modeltrust import scan
@@ -338,3 +339,93 @@ def test_invalid_utf8_strings_are_reported_not_raised() -> None:
     assert r.result.format is Format.ONNX
     assert r.rules() == ["MT-ONX-001", "MT-ONX-010"]
     assert "/\ufffd\ufffd\ufffd/passwd" in r.by_rule("MT-ONX-001")[0].evidence
+
+
+# -- unseen variants -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("location", "rule_id", "severity"), [
+    ("\\\\server\\share\\weights.bin", "MT-ONX-001", Severity.HIGH),
+    ("%2e%2e/%2e%2e/etc/passwd", "MT-ONX-002", Severity.HIGH),
+    ("%2Fetc%2Fpasswd", "MT-ONX-001", Severity.HIGH),
+    ("file:///etc/passwd", "MT-ONX-001", Severity.HIGH),
+    ("https://attacker.example/w.bin", "MT-ONX-001", Severity.HIGH),
+    ("./../x", "MT-ONX-002", Severity.HIGH),
+    ("~/.ssh/id_rsa", "MT-ONX-001", Severity.MEDIUM),
+    ("w.bin\x00../../etc/passwd", "MT-ONX-005", Severity.MEDIUM),
+])
+def test_disguised_locations(tmp_path: Path, location: str, rule_id: str,
+                             severity: Severity) -> None:
+    found, _ = scan_file(tmp_path / "m", with_external(location))
+    assert ids(found) == [rule_id] and found[0].severity is severity
+
+
+def test_external_data_in_sparse_initializer(tmp_path: Path) -> None:
+    values = external_tensor("sv", "/etc/passwd")
+    sparse = helper.make_sparse_tensor(values, helper.make_tensor("i", 7, [1], [0]), [4])
+    graph = relu_graph()
+    graph.sparse_initializer.append(sparse)
+    found, _ = scan_file(tmp_path, model(graph=graph))
+    assert ids(found) == ["MT-ONX-001"]
+
+
+def test_external_data_in_function_body_and_loop_body(tmp_path: Path) -> None:
+    const = helper.make_node("Constant", [], ["b"], value=external_tensor("c", "../../f"))
+    fn = helper.make_function("local", "F", ["a"], ["b"], [const],
+                              [helper.make_opsetid("", 17)])
+    body = relu_graph("body", inits=[external_tensor("l", "/etc/shadow")])
+    nodes = [helper.make_node("F", ["x"], ["t"], domain="local"),
+             helper.make_node("Loop", ["m", "c"], ["y"], body=body)]
+    found, _ = scan_file(tmp_path / "m", model(nodes=nodes, functions=[fn],
+                                               opsets=[("", 17), ("local", 1)]))
+    assert ids(found) == ["MT-ONX-001", "MT-ONX-002", "MT-ONX-013"]
+    assert "function local.F" in next(f for f in found if f.rule_id == "MT-ONX-002").evidence
+
+
+def test_custom_domain_declared_only_in_a_function(tmp_path: Path) -> None:
+    fn = helper.make_function("local", "G", ["a"], ["b"], [helper.make_node("Relu", ["a"],
+                                                                            ["b"])],
+                              [helper.make_opsetid("", 17), helper.make_opsetid("evil.dom", 1)])
+    call = helper.make_node("G", ["x"], ["y"], domain="local")
+    found, _ = scan_file(tmp_path, model(nodes=[call], functions=[fn],
+                                         opsets=[("", 17), ("local", 1)]))
+    assert ids(found) == ["MT-ONX-012", "MT-ONX-013"]
+    assert "function local.G" in next(f for f in found if f.rule_id == "MT-ONX-012").evidence
+
+
+@pytest.mark.parametrize("domain", ["Com.Microsoft", "com.microsoft.evil", "ai.onnx "])
+def test_domains_imitating_standard_ones(tmp_path: Path, domain: str) -> None:
+    node = helper.make_node("X", ["x"], ["y"], domain=domain)
+    found, _ = scan_file(tmp_path, model(nodes=[node]))
+    assert "MT-ONX-011" in ids(found)
+
+
+def test_python_op_with_other_case(tmp_path: Path) -> None:
+    node = helper.make_node("pyop", ["x"], ["y"], domain="d", module="os", class_name="system")
+    found, _ = scan_file(tmp_path, model(nodes=[node]))
+    py = [f for f in found if f.rule_id == "MT-ONX-010"]
+    assert py and py[0].severity is Severity.CRITICAL and "imitates PyOp" in py[0].evidence
+
+
+def test_python_op_in_scan_body(tmp_path: Path) -> None:
+    pyop = helper.make_node("PyOp", ["x"], ["y"], module="os", class_name="system")
+    scan_node = helper.make_node("Scan", ["x"], ["y"], num_scan_inputs=1,
+                                 body=relu_graph("body", nodes=[pyop]))
+    found, _ = scan_file(tmp_path, model(nodes=[scan_node]))
+    assert ids(found) == ["MT-ONX-010"]
+
+
+@pytest.mark.parametrize("cut", [1, 7, 30, -3])
+def test_truncated_models_are_findings(tmp_path: Path, cut: int) -> None:
+    data = model(inits=[external_tensor("w", "/etc/passwd")])
+    r = run(SCANNER, "m.onnx", data[:cut], Format.ONNX)
+    assert r.result.format is Format.ONNX or r.result.coverage is not Coverage.ANALYSED
+    assert all(f.rule_id.startswith("MT-ONX-") for f in r.findings)
+    assert r.findings  # either malformed, no graph, or the absolute path before the cut
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40))
+def test_any_location_is_classified_without_error(location: str) -> None:
+    r = run(SCANNER, "m.zip!model.onnx", with_external(location), Format.ONNX)
+    assert all(f.rule_id.startswith("MT-ONX-") for f in r.findings)

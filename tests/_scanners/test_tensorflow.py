@@ -315,3 +315,123 @@ def test_end_to_end_text_like_saved_model(tmp_path: Path) -> None:
     path = tmp_path / "saved_model.pb"
     path.write_bytes(data)
     assert [f.rule_id for f in modeltrust.scan(path).findings] == ["MT-TF-001"]
+
+
+# --- unseen variants: disguised names, hidden placements, indirect paths ---------------------
+
+
+@pytest.mark.parametrize(("op", "rule_id"), [
+    ("pyfunc", "MT-TF-001"), ("Addons>ReadFile", "MT-TF-003"), ("_WriteFile", "MT-TF-002"),
+    ("tf.raw_ops.EagerPyFunc", "MT-TF-001"), ("ExperimentalMatchingFilesDataset", "MT-TF-003"),
+    ("Write_File", "MT-TF-002"), ("LOADLIBRARY", "MT-TF-001"),
+])
+def test_op_names_imitating_side_effect_ops(op: str, rule_id: str) -> None:
+    r = scan(graph_with(tp.node("n", op)))
+    assert [f.rule_id for f in r.findings] == [rule_id]
+    assert "imitates" in r.findings[0].evidence or op == "ExperimentalMatchingFilesDataset"
+
+
+@pytest.mark.parametrize("op", ["DataServiceDatasetV4", "RegisterDataset"])
+def test_data_service_ops_connect(op: str) -> None:
+    assert sev(scan(graph_with(tp.node("n", op)))) == {"MT-TF-004": Severity.HIGH}
+
+
+def test_path_reaching_save_through_identity_and_string_join() -> None:
+    r = scan(graph_with(path_const("a", "/tmp/"), path_const("b", "evil"),
+                        tp.node("j", "StringJoin", ["a", "b"]),
+                        tp.node("i", "Identity", ["j:0"]),
+                        tp.node("s", "SaveV2", ["i"])))
+    assert [f.rule_id for f in r.findings] == ["MT-TF-005"]
+    assert "/tmp/" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("stream", ["file:/tmp/x", "FILE:///tmp/x", "file://log.txt"])
+def test_print_to_file_variants(stream: str) -> None:
+    r = scan(graph_with(tp.node("p", "PrintV2", attrs={"output_stream": tp.attr_s(stream)})))
+    assert sev(r) == {"MT-TF-005": Severity.MEDIUM}
+
+
+def test_print_to_stderr_is_fine() -> None:
+    r = scan(graph_with(tp.node("p", "PrintV2", attrs={"output_stream": tp.attr_s("stderr")})))
+    assert r.findings == []
+
+
+def test_vocab_file_attr_with_absolute_path() -> None:
+    r = scan(graph_with(tp.node("s", "FixedUnigramCandidateSampler",
+                                attrs={"vocab_file": tp.attr_s("/etc/passwd")})))
+    assert sev(r) == {"MT-TF-005": Severity.MEDIUM}
+
+
+def test_mistyped_field_does_not_hide_later_nodes() -> None:
+    """Protobuf skips a field of the wrong wire type; so must the scanner."""
+    data = tp.ld(1, b"not a varint") + graph_with(tp.node("x", "MatMul") + tp.vi(2, 5),
+                                                  tp.node("e", "PyFunc"))
+    r = scan(data)
+    assert sev(r) == {"MT-TF-001": Severity.CRITICAL}
+    assert r.result.coverage is Coverage.ANALYSED
+
+
+def test_decoy_nodes_under_another_schema_do_not_displace_the_saved_model() -> None:
+    decoys = tp.ld(1, b"".join(tp.ld(3, tp.ld(1, f"n{i}") + tp.ld(2, "MatMul"))
+                               for i in range(50)))
+    data = tp.saved_model(decoys + tp.ld(2, tp.graph([tp.node("e", "PyFunc")])))
+    r = scan(data)
+    assert r.by_rule("MT-TF-001") and r.result.detail.startswith("TensorFlow SavedModel")
+
+
+def test_node_in_an_unlisted_message_is_still_found() -> None:
+    """A NodeDef-shaped message outside the graph (here in an unknown field) is graded."""
+    stray = tp.ld(99, tp.ld(1, tp.node("w", "WriteFile", ["a", "b"])))
+    r = scan(tp.saved_model(tp.meta_graph(tp.benign_graph(), extra=stray)))
+    hit = r.by_rule("MT-TF-002")
+    assert len(hit) == 1 and hit[0].location.detail == "unlisted message"
+
+
+def test_side_effect_op_in_nested_function_bodies() -> None:
+    fns = (tp.function("body", [tp.node("c", "StatefulPartitionedCall",
+                                        attrs={"f": tp.ld(10, tp.ld(1, "inner"))})]),
+           tp.function("inner", [tp.node("i", "If", attrs={
+               "then_branch": tp.ld(10, tp.ld(1, "leaf"))})]),
+           tp.function("leaf", [path_const("p", "/root/.ssh/id_rsa"),
+                                tp.node("r", "ReadFile", ["p:output:0"])]))
+    r = scan(graph_with(tp.node("w", "While", attrs={"body": tp.ld(10, tp.ld(1, "body"))}),
+                        functions=fns))
+    hit = r.by_rule("MT-TF-003")
+    assert len(hit) == 1 and hit[0].location.detail == "function leaf"
+    assert "/root/.ssh/id_rsa" in hit[0].evidence
+    assert r.by_rule("MT-TF-006") == []
+
+
+PBTXT_ODD = b"""
+node{name:"c"op:"Const"attr{key:"value"value{tensor{string_val:'/etc/'"shadow"}}}}
+node < op
+ : # the op follows
+ "Read" 'File' input: "c" >
+library { function { signature { name: "f" }
+  node_def { op: "\\x50yFunc" }  # no name at all
+} }
+"""
+
+
+def test_pbtxt_odd_spacing_comments_and_nameless_nodes() -> None:
+    r = scan(PBTXT_ODD, "saved_model.pbtxt")
+    assert sev(r) == {"MT-TF-001": Severity.CRITICAL, "MT-TF-003": Severity.HIGH}
+    assert "/etc/shadow" in r.by_rule("MT-TF-003")[0].evidence
+
+
+def test_huge_node_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeltrust._scanners import tensorflow
+
+    monkeypatch.setattr(tensorflow, "MAX_NODES", 10)
+    r = scan(graph_with(*[tp.node(f"n{i}", "NoOp") for i in range(30)]))
+    assert r.by_rule("MT-TF-008") and r.result.coverage is Coverage.PARTIAL
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["PyFunc", "ReadFile", "MatMul", "pyfunc", "X>WriteFile",
+                                 "Const", "SaveV2", "Rpc"]), max_size=8),
+       st.binary(max_size=40))
+def test_any_graph_with_a_side_effect_op_is_flagged(ops: list[str], noise: bytes) -> None:
+    r = scan(graph_with(*[tp.node(f"n{i}", op) for i, op in enumerate(ops)]) + tp.ld(50, noise))
+    dangerous = {"PyFunc", "ReadFile", "pyfunc", "X>WriteFile", "Rpc"} & set(ops)
+    assert bool(dangerous) == any(f.severity >= Severity.HIGH for f in r.findings)

@@ -154,3 +154,91 @@ def test_mutated_model(data: st.DataObject) -> None:
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     r = scan(bytes(raw[: data.draw(st.integers(1, len(raw)))]))
     assert all(f.rule_id.startswith("MT-TFL-") for f in r.findings)
+
+
+# --- unseen variants: Flex NodeDefs, look-alike names, indices, huge vectors -----------------
+
+from helpers import tfproto as tp  # noqa: E402
+
+
+def test_flex_nodedef_runs_a_different_op_than_its_name() -> None:
+    """The Flex delegate runs the NodeDef's op: a FlexMatMul code can carry WriteFile."""
+    nodedef = tp.node("w", "WriteFile", ["p", "c"])
+    data = fb.model_with_operators(
+        [fb.opcode(fb.CUSTOM, "FlexMatMul")],
+        [fb.operator(0, custom_options=fb.flex_options("MatMul", nodedef))])
+    r = scan(data)
+    assert r.result.coverage is Coverage.ANALYSED
+    hits = [f for f in r.by_rule("MT-TFL-001") if f.severity is Severity.HIGH]
+    assert any("different TensorFlow op, WriteFile" in f.evidence for f in hits)
+    assert any("writes to the file system" in f.evidence for f in hits)
+
+
+def test_flex_nodedef_with_python_op_is_critical() -> None:
+    nodedef = tp.node("p", "EagerPyFunc", attrs={"token": tp.attr_s("pyfunc_7")}) + b"x" * 300
+    data = fb.model_with_operators(
+        [fb.opcode(fb.CUSTOM, "FlexEagerPyFunc")],
+        [fb.operator(0, custom_options=fb.flex_options("EagerPyFunc", nodedef))])
+    worst = max(f.severity for f in scan(data).findings)
+    assert worst is Severity.CRITICAL
+
+
+def test_flex_nodedef_matching_its_name_is_not_a_mismatch() -> None:
+    data = fb.model_with_operators(
+        [fb.opcode(fb.CUSTOM, "FlexMatMul")],
+        [fb.operator(0, custom_options=fb.flex_options("MatMul", tp.node("m", "MatMul")))])
+    r = scan(data)
+    assert [f.severity for f in r.findings] == [Severity.MEDIUM]  # the Flex listing only
+
+
+@pytest.mark.parametrize(("name", "severity"), [
+    ("flexReadFile", Severity.HIGH), ("FLEXPyFunc", Severity.CRITICAL),
+    ("ReadFile", Severity.HIGH), ("Addons>WriteFile", Severity.HIGH),
+])
+def test_custom_ops_named_like_tensorflow_side_effect_ops(name: str,
+                                                          severity: Severity) -> None:
+    r = scan(fb.model([fb.opcode(fb.ADD), fb.opcode(fb.CUSTOM, name)], [0, 1]))
+    assert max(f.severity for f in r.findings) is severity
+
+
+def test_operator_tensor_index_out_of_range() -> None:
+    data = fb.model_with_operators([fb.opcode(fb.ADD)], [fb.operator(0, inputs=[0, 7])])
+    r = scan(data)
+    assert r.rules() == ["MT-TFL-003"] and "tensor index 7" in r.findings[0].evidence
+    ok = fb.model_with_operators([fb.opcode(fb.ADD)], [fb.operator(0, inputs=[-1, 0])])
+    assert scan(ok).findings == []
+
+
+def test_operator_vector_past_the_item_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are walked lazily and every item counts against the bound."""
+    from modeltrust._scanners import tflite
+
+    monkeypatch.setattr(tflite, "MAX_ITEMS", 10)
+    r = scan(fb.model([fb.opcode(fb.ADD)], [0] * 40))
+    assert r.rules() == ["MT-TFL-004"] and r.result.coverage is Coverage.PARTIAL
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400))
+def test_embedded_node_search_arbitrary_bytes(raw: bytes) -> None:
+    from modeltrust._scanners.tflite import embedded_nodes
+
+    for op, strings in embedded_nodes(raw):
+        assert isinstance(op, str) and all(isinstance(s, str) for s in strings)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300), st.text(max_size=20))
+def test_embedded_nodes_in_real_flexbuffers(node: bytes, op: str) -> None:
+    """Any payload in a well-formed options vector decodes or is skipped, never raises."""
+    from modeltrust._scanners.tflite import embedded_nodes
+
+    for name, strings in embedded_nodes(fb.flex_options(op, node)):
+        assert isinstance(name, str) and all(isinstance(s, str) for s in strings)
+
+
+def test_binary_nodedef_in_a_blob_is_read() -> None:
+    from modeltrust._scanners.tflite import embedded_nodes
+
+    nodedef = tp.node("w", "WriteFile") + b"\x2a\x02\xff\xfe"  # a non-UTF-8 attr payload
+    assert [op for op, _ in embedded_nodes(fb.flex_options("MatMul", nodedef))] == ["WriteFile"]

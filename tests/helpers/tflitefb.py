@@ -117,3 +117,38 @@ def benign() -> bytes:
 def with_custom_and_flex() -> bytes:
     return model([opcode(ADD), opcode(CUSTOM, "MyVendorOp"), opcode(CUSTOM, "FlexReadFile"),
                   opcode(CUSTOM, "FlexMatMul")], [0, 1, 2, 3])
+
+
+def flex_options(op: str, node_def: bytes) -> bytes:
+    """Custom options of a Flex op: the flexbuffer vector ``[op, NodeDef]`` TensorFlow writes.
+
+    Written with the flatbuffers project's builder; a NodeDef that is not UTF-8 goes in as a
+    blob, since that builder only writes text strings.
+    """
+    from flatbuffers import flexbuffers
+
+    fbb = flexbuffers.Builder()
+    with fbb.Vector():
+        fbb.String(op)
+        try:
+            fbb.String(node_def.decode("utf-8"))
+        except UnicodeDecodeError:
+            fbb.Blob(node_def)
+    return bytes(fbb.Finish())
+
+
+def model_with_operators(codes: list[Table], operators: list[Table], tensors: int = 2,
+                         ) -> bytes:
+    """A model whose operators are given as tables (custom options, tensor indices...)."""
+    ts = [Table({1: ("<b", 0), 2: ("<I", 0), 3: f"t{i}"}) for i in range(tensors)]
+    sub = Table({0: ts, 1: [0], 2: [tensors - 1], 3: operators, 4: "main"})
+    return finish(Table({0: ("<I", 3), 1: codes, 2: [sub], 3: "x", 4: [Table({})]}))
+
+
+def operator(index: int, inputs: list[int] | None = None, outputs: list[int] | None = None,
+             custom_options: bytes | None = None) -> Table:
+    f: dict[int, object] = {0: ("<I", index), 1: inputs if inputs is not None else [0],
+                            2: outputs if outputs is not None else [1]}
+    if custom_options is not None:
+        f[5] = custom_options
+    return Table(f)

@@ -31,6 +31,7 @@ import os
 import posixpath
 import re
 import time
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,7 +192,9 @@ STANDARD_DOMAINS = frozenset({
 })
 _PY_OPS = {"PyOp": Severity.CRITICAL, "PythonOp": Severity.HIGH, "PythonOpGrad": Severity.HIGH,
            "PyFunc": Severity.HIGH}
+_PY_OPS_FOLDED = {name.casefold(): name for name in _PY_OPS}
 _EXTERNAL = 1  # TensorProto.EXTERNAL
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 _CODE_LIKE = re.compile(
     r"(?:^|[\s;])(?:import\s+[A-Za-z_]|from\s+[A-Za-z_][\w.]*\s+import\s)|"
     r"\b(?:exec|eval|compile|__import__|getattr)\s*\(|os\.(?:system|popen)|subprocess\.|"
@@ -314,11 +317,13 @@ def _visit_node(node: Any, depth: int, where: str, stack: list[tuple[Any, int, s
                 walk: _Walk) -> None:
     domain, op_type = _s(node.domain), _s(node.op_type)
     walk.ops.setdefault(domain, Counter())[op_type] += 1
-    if op_type in _PY_OPS:
+    if op_type.casefold() in _PY_OPS_FOLDED:
+        canon = _PY_OPS_FOLDED[op_type.casefold()]
         attrs = {_s(a.name): _s(a.s) for a in node.attribute
                  if _s(a.name) in ("module", "class_name", "compute", "func_name") and a.s}
         named = ", ".join(f"{k}={v!r}" for k, v in sorted(attrs.items()))
-        walk.python_ops.append((where, op_type, f"{op_type} in domain {domain!r}"
+        shown = op_type if canon == op_type else f"{op_type!r} (imitates {canon})"
+        walk.python_ops.append((where, canon, f"{shown} in domain {domain!r}"
                                 + (f" ({named})" if named else "")))
     for attr in node.attribute:
         _visit_attribute(attr, depth, where, stack, walk)
@@ -371,11 +376,14 @@ def _report_ops(path: str, model: Any, walk: _Walk, ctx: ScanContext) -> None:
         ctx.report(finding(CUSTOM_DOMAIN, path, f"domain {domain!r}: {listed}{more}",
                            Location(detail=f"operator domain {domain!r}")))
     local_domains = {d for d, _ in local}
-    for opset in sorted(model.opset_import, key=lambda o: (_s(o.domain), o.version)):
+    imports = [("opset_import", o) for o in model.opset_import] + [
+        (f"function {_s(f.domain)}.{_s(f.name)} opset_import", o)
+        for f in model.functions for o in f.opset_import]
+    for where, opset in sorted(imports, key=lambda w: (w[0], _s(w[1].domain), w[1].version)):
         d = _s(opset.domain)
         if d not in STANDARD_DOMAINS and d not in used and d not in local_domains:
-            ctx.report(finding(DECLARED_DOMAIN, path, f"opset_import {d!r} version "
-                               f"{opset.version}", Location(detail="opset_import")))
+            ctx.report(finding(DECLARED_DOMAIN, path, f"{where} {d!r} version "
+                               f"{opset.version}", Location(detail=where)))
     if local:
         names = sorted(f"{d}.{n}" if d else n for d, n in local)
         more = f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else ""
@@ -419,8 +427,20 @@ def _check_location(
     if not location or "\x00" in location:
         return [(BAD_EXTERNAL, None, "empty or NUL-containing location")]
     posix = location.replace("\\", "/")
-    if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix):
-        return [(ABSOLUTE, None, "absolute path")]
+    decoded = urllib.parse.unquote(posix).replace("\\", "/")
+    if _SCHEME.match(posix):
+        return [(ABSOLUTE, None, "a URL, not a path inside the model folder")]
+    forms = [(posix, "")] + ([(decoded, " once percent-decoded")] if decoded != posix else [])
+    for form, how in forms:
+        if form.startswith("/") or re.match(r"^[A-Za-z]:", form):
+            return [(ABSOLUTE, None, f"absolute path{how}")]
+        norm_form = posixpath.normpath(form)
+        if how and ".." in form.split("/") and (norm_form == ".." or
+                                                  norm_form.startswith("../")):
+            return [(TRAVERSAL, None, f"'..' leads outside the model folder{how}")]
+    if posix.startswith("~"):
+        return [(ABSOLUTE, Severity.MEDIUM, "home-relative path ('~' is expanded by some "
+                 "tools)")]
     parts = posix.split("/")
     norm = posixpath.normpath(posix)
     if ".." in parts:

@@ -22,6 +22,7 @@ from modeltrust._inventory.formats import Format
 from modeltrust._scanners import _protobuf as pb
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
 from modeltrust._scanners.keras import check_keras_config
+from modeltrust._scanners.tf_ops import KNOWN_OPS, grade_op, needs_inputs, outside_paths
 from modeltrust._source.interface import Artifact, Buffer
 from modeltrust.findings import Location, Rule, Severity
 from modeltrust.rules import finding, rule
@@ -167,9 +168,9 @@ def _text_nodes(msg: pb.TextMessage, scope: str, g: Graph, docs: list[tuple[str,
         return
     scalars = {f.name: f.value for f in msg.fields if isinstance(f.value, str)}
     op = scalars.get("op")
-    if isinstance(op, str) and "name" in scalars and len(g.nodes) < MAX_NODES:
+    if isinstance(op, str) and len(g.nodes) < MAX_NODES:
         line = next(f.line for f in msg.fields if f.name == "op")
-        node = Node(str(scalars["name"]), op, scope, line=line)
+        node = Node(str(scalars.get("name", "")), op, scope, line=line)
         node.inputs = [f.value for f in msg.fields if f.name == "input" and isinstance(
             f.value, str)]
         for f in msg.fields:
@@ -210,21 +211,23 @@ def _scan_binary(artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext
         ctx.report(finding(rule_, artifact.path, f"not a protobuf message: {exc}",
                            Location(offset=exc.offset)))
         return Result.partial(f"undecodable protobuf: {exc}", format=fmt)
-    kind, graph, problem = _best_graph(data, budget)
+    kind, graph, problem = _best_graph(data, budget, _root_hint(artifact.path))
     stopped = ""
+    sweep = _Sweep()
     try:
-        json_docs = [(f"offset {f.start:#x}", pb.payload(data, f, MAX_JSON)) for f in
-                     pb.iter_strings(data, 0, len(data), budget, prefix=b"{")]
+        sweep.walk(data, budget)
     except pb.LimitError as exc:
-        json_docs, stopped = [], str(exc)
-        ctx.report(finding(LIMIT, artifact.path, f"embedded-config search stopped: {exc}",
-                           Location(offset=exc.offset)))
-    _check_json(artifact, ctx, json_docs)
+        stopped = str(exc)
+        ctx.report(finding(LIMIT, artifact.path, f"search for embedded configs and nodes "
+                           f"stopped: {exc}", Location(offset=exc.offset)))
+    _check_json(artifact, ctx, sweep.docs)
     if problem is not None:
         rule_ = LIMIT if isinstance(problem, pb.LimitError) else MALFORMED
         ctx.report(finding(rule_, artifact.path, f"{kind}: {problem}",
                            Location(offset=problem.offset)))
         stopped = stopped or str(problem)
+    seen = {n.offset for n in graph.nodes}
+    graph.nodes.extend(n for n in sweep.nodes if n.offset not in seen)
     _analyse(graph, artifact, ctx)
     detail = f"TensorFlow {kind}: {len(graph.nodes)} nodes, {len(graph.functions)} functions"
     if graph.tags:
@@ -234,21 +237,40 @@ def _scan_binary(artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext
     return Result(detail=detail, format=fmt)
 
 
-def _best_graph(data: Buffer, budget: pb.Budget) -> tuple[str, Graph, pb.WireError | None]:
-    """Decode as each root message type; keep the reading that finds the most nodes."""
+def _root_hint(path: str) -> str:
+    """The root message TensorFlow itself would parse a file with that name as."""
+    name = path.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if name.startswith("saved_model"):
+        return "SavedModel"
+    if name.endswith(".meta"):
+        return "MetaGraphDef"
+    return ""
+
+
+_READERS = ("SavedModel", "MetaGraphDef", "GraphDef")
+
+
+def _best_graph(data: Buffer, budget: pb.Budget, hint: str
+                ) -> tuple[str, Graph, pb.WireError | None]:
+    """Decode as the root type the name implies; otherwise keep the reading with most nodes.
+
+    A file that decodes cleanly as its own type is never judged by another reading, so
+    decoy fields that read as many nodes under another schema cannot displace it.
+    """
     best: tuple[str, Graph, pb.WireError | None] | None = None
-    for kind, reader in (("SavedModel", _saved_model), ("MetaGraphDef", _meta_graph),
-                         ("GraphDef", _graph_def)):
+    for kind in sorted(_READERS, key=lambda k: k != hint):
         graph = Graph()
         error: pb.WireError | None = None
         try:
-            reader(data, 0, len(data), budget, graph)
+            _ROOTS[kind](data, 0, len(data), budget, graph)
         except pb.LimitError as exc:
             error = exc
         except pb.WireError as exc:
             if not graph.nodes:
                 continue
             error = exc
+        if kind == hint and error is None:
+            return kind, graph, None
         if best is None or len(graph.nodes) > len(best[1].nodes):
             best = (kind, graph, error)
         if isinstance(error, pb.LimitError):
@@ -259,17 +281,18 @@ def _best_graph(data: Buffer, budget: pb.Budget) -> tuple[str, Graph, pb.WireErr
 
 
 def _sub(data: Buffer, f: pb.Field, budget: pb.Budget) -> list[pb.Field]:
+    """A sub-message's fields; [] for another wire type: protobuf skips it as unknown.
+
+    Raising instead would let one mistyped field hide every node after it.
+    """
     if f.wire != pb.LEN:
-        raise pb.WireError(f"field {f.number} is not a message", f.offset)
+        return []
     return pb.fields(data, f.start, f.end, budget)
 
 
 def _saved_model(data: Buffer, start: int, end: int, budget: pb.Budget, g: Graph) -> None:
     for f in pb.fields(data, start, end, budget):
-        if f.number == 1 and f.wire != pb.VARINT:
-            raise pb.WireError("schema version is not a varint", f.offset)
-        if f.number == 2:
-            _sub(data, f, budget)
+        if f.number == 2 and f.wire == pb.LEN:
             _meta_graph(data, f.start, f.end, budget, g)
 
 
@@ -279,19 +302,21 @@ def _meta_graph(data: Buffer, start: int, end: int, budget: pb.Budget, g: Graph)
             for info in _sub(data, f, budget):
                 if info.number == 4 and info.wire == pb.LEN:
                     g.tags.append(pb.text(data, info, 200))
-        elif f.number == 2:
-            _sub(data, f, budget)
+        elif f.number == 2 and f.wire == pb.LEN:
             _graph_def(data, f.start, f.end, budget, g)
 
 
 def _graph_def(data: Buffer, start: int, end: int, budget: pb.Budget, g: Graph) -> None:
     for f in pb.fields(data, start, end, budget):
-        if f.number == 1:
+        if f.number == 1 and f.wire == pb.LEN:
             _node(data, f, budget, g, "graph")
         elif f.number == 2:
             for fn in _sub(data, f, budget):
-                if fn.number == 1:
+                if fn.number == 1 and fn.wire == pb.LEN:
                     _function(data, fn, budget, g)
+
+
+_ROOTS = {"SavedModel": _saved_model, "MetaGraphDef": _meta_graph, "GraphDef": _graph_def}
 
 
 def _function(data: Buffer, f: pb.Field, budget: pb.Budget, g: Graph) -> None:
@@ -304,17 +329,22 @@ def _function(data: Buffer, f: pb.Field, budget: pb.Budget, g: Graph) -> None:
                     name = pb.text(data, sig, 512)
     g.functions.add(name)
     for part in body:
-        if part.number == 3:
+        if part.number == 3 and part.wire == pb.LEN:
             _node(data, part, budget, g, f"function {name}")
 
 
 def _node(data: Buffer, f: pb.Field, budget: pb.Budget, g: Graph, scope: str) -> None:
     if len(g.nodes) >= MAX_NODES:
         raise pb.LimitError(f"more than {MAX_NODES} nodes", f.offset)
+    g.nodes.append(read_node(data, f, budget, scope))
+
+
+def read_node(data: Buffer, f: pb.Field, budget: pb.Budget, scope: str) -> Node:
+    """A NodeDef (name 1, op 2, input 3, attr 5); fields of another wire type are skipped."""
     node = Node("", "", scope, offset=f.offset)
     for part in _sub(data, f, budget):
-        if part.number in (1, 2, 3, 4) and part.wire != pb.LEN:
-            raise pb.WireError(f"NodeDef field {part.number} is not a string", part.offset)
+        if part.wire != pb.LEN:
+            continue
         if part.number == 1:
             node.name = pb.text(data, part, 512)
         elif part.number == 2:
@@ -323,7 +353,54 @@ def _node(data: Buffer, f: pb.Field, budget: pb.Budget, g: Graph, scope: str) ->
             node.inputs.append(pb.text(data, part, 512))
         elif part.number == 5:
             _attr_entry(data, part, budget, node)
-    g.nodes.append(node)
+    return node
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.>/\-]{1,256}")
+
+
+class _Sweep:
+    """Schema-free pass over every nested message: embedded JSON, stray side-effect nodes.
+
+    NodeDef-shaped messages with side-effect ops are collected wherever they sit, so no
+    choice of root schema (or decoy field) hides a node.
+    """
+
+    def __init__(self) -> None:
+        self.docs: list[tuple[str, bytes]] = []
+        self.nodes: list[Node] = []
+
+    def walk(self, data: Buffer, budget: pb.Budget) -> None:
+        stack = [(0, len(data), 0, -1)]
+        while stack:
+            start, end, depth, at = stack.pop()
+            if depth > budget.depth:
+                raise pb.LimitError(f"nesting deeper than {budget.depth}", start)
+            try:
+                found = pb.fields(data, start, end, budget)
+            except pb.LimitError:
+                raise
+            except pb.WireError:
+                continue
+            if at >= 0:
+                self._maybe_node(data, found, pb.Field(0, pb.LEN, start, end, at), budget)
+            for f in reversed(found):
+                if f.wire != pb.LEN or f.end == f.start:
+                    continue
+                if data[f.start] == 0x7B:  # "{"
+                    self.docs.append((f"offset {f.start:#x}", pb.payload(data, f, MAX_JSON)))
+                elif data[f.start] & 7 in (pb.VARINT, pb.I64, pb.LEN, pb.I32):
+                    stack.append((f.start, f.end, depth + 1, f.offset))
+
+    def _maybe_node(self, data: Buffer, found: list[pb.Field], f: pb.Field,
+                    budget: pb.Budget) -> None:
+        ops = [p for p in found if p.number == 2 and p.wire == pb.LEN]
+        if not ops or any(p.number > 7 for p in found) or len(self.nodes) >= MAX_NODES:
+            return
+        op = pb.text(data, ops[-1], 256)
+        if not _NAME.fullmatch(op) or grade_op(op, [], ["/"]) is None:
+            return
+        self.nodes.append(read_node(data, f, budget, "unlisted message"))
 
 
 def _attr_entry(data: Buffer, f: pb.Field, budget: pb.Budget, node: Node) -> None:
@@ -378,17 +455,14 @@ def _check_json(artifact: Artifact, ctx: ScanContext, docs: list[tuple[str, byte
 
 
 def _analyse(graph: Graph, artifact: Artifact, ctx: ScanContext) -> None:
-    consts: dict[tuple[str, str], list[str]] = {}
-    for n in graph.nodes:
-        if n.op == "Const" and n.strings:
-            consts[(n.scope, n.name)] = n.strings
+    by_name = {(n.scope, n.name): n for n in graph.nodes}
     unknown: dict[str, int] = {}
     deadline = ctx.started + ctx.limits.max_seconds
     for i, n in enumerate(graph.nodes):
         if i % 4096 == 0 and time.monotonic() > deadline:
             ctx.report(finding(LIMIT, artifact.path, f"time budget exhausted after {i} nodes"))
             break
-        fed = [s for inp in n.inputs for s in consts.get((n.scope, _input_name(inp)), [])]
+        fed = _fed_strings(n, by_name) if needs_inputs(n.op) else []
         grade = grade_op(n.op, n.strings, fed)
         if grade is not None:
             kind, why, severity = grade
@@ -406,147 +480,32 @@ def _analyse(graph: Graph, artifact: Artifact, ctx: ScanContext) -> None:
                            f"{listed}"))
 
 
+_FED_NODES = 64
+"""Upstream nodes followed to find the strings (paths) an op receives."""
+
+
+def _fed_strings(node: Node, by_name: dict[tuple[str, str], Node]) -> list[str]:
+    """Strings of the ``Const`` nodes upstream of ``node`` (through Identity, StringJoin...).
+
+    A path built or forwarded before it reaches a file op is still seen.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    queue = [_input_name(i) for i in node.inputs]
+    while queue and len(seen) < _FED_NODES:
+        name = queue.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        up = by_name.get((node.scope, name))
+        if up is None:
+            continue
+        if up.op == "Const":
+            out.extend(up.strings)
+        else:
+            queue.extend(_input_name(i) for i in up.inputs[:16])
+    return out
+
+
 def _input_name(text: str) -> str:
     return text.lstrip("^").split(":", 1)[0]
-
-
-# --- op tables -----------------------------------------------------------------------------
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_CODE = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc", "PyCall", "LoadLibrary",
-                   "LoadOpLibrary", "LoadDynamicKernelLibrary", "LoadPluggableDeviceLibrary",
-                   "LoadFileSystemLibrary", "DynamicLoad"})
-_WRITE = frozenset({"WriteFile", "DeleteFile", "RecursivelyCreateDir", "CreateDir",
-                    "RenameFile", "CopyFile"})
-_READ = frozenset({"ReadFile", "MatchingFiles", "MatchingFilesDataset", "FileExists",
-                   "GetChildren", "IsDirectory", "Stat", "FileSystemSetConfiguration"})
-_NETWORK = frozenset({"Rpc", "TryRpc", "RpcCall", "RpcCheckStatus", "RpcClient",
-                      "RpcServer", "RpcServerRegister", "RpcServerStart", "RpcGetValue",
-                      "DeleteRpcFutureResource", "BigQueryReader",
-                      "GenerateBigQueryReaderPartitions", "GcsConfigureCredentials",
-                      "GcsConfigureBlockCache", "CollectiveInitializeCommunicator"})
-_ALWAYS_FILE = frozenset({"ImmutableConst", "DebugIdentity", "DebugIdentityV2",
-                          "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary",
-                          "DebugNumericSummaryV2", "CopyHost", "Copy"})
-_PATH_OPS = _words("""
-Save SaveV2 SaveSlices Restore RestoreV2 RestoreSlice ShardedFilename ShardedFilespec
-MergeV2Checkpoints PrintV2 Print TFRecordDataset TFRecordDatasetV2 TextLineDataset
-FixedLengthRecordDataset FixedLengthRecordDatasetV2 CSVDataset CSVDatasetV2
-ExperimentalCSVDataset LMDBDataset ExperimentalLMDBDataset SqlDataset ExperimentalSqlDataset
-SaveDataset SaveDatasetV2 LoadDataset ExperimentalLoadDataset DatasetToTFRecord
-ExperimentalDatasetToTFRecord SnapshotDataset SnapshotDatasetV2 WholeFileReader
-WholeFileReaderV2 TextLineReader TextLineReaderV2 FixedLengthRecordReader
-FixedLengthRecordReaderV2 TFRecordReader TFRecordReaderV2 LMDBReader
-InitializeTableFromTextFile InitializeTableFromTextFileV2 DecodeProtoV2 EncodeProto
-CreateSummaryFileWriter CreateSummaryDbWriter WriteSummary WriteRawProtoSummary
-SummaryWriter ExperimentalIgnoreErrorsDataset CacheDataset CacheDatasetV2
-""")
-KNOWN_OPS = _words("""
-Abs Acos Acosh Add AddN AddV2 AdjustContrastv2 AdjustHue AdjustSaturation All Angle Any
-ApproximateEqual ArgMax ArgMin AsString Asin Asinh Assert Assign AssignAdd AssignSub
-AssignVariableOp AssignAddVariableOp AssignSubVariableOp Atan Atan2 Atanh AudioSpectrogram
-AvgPool AvgPool3D AvgPoolGrad BatchMatMul BatchMatMulV2 BatchMatMulV3
-BatchNormWithGlobalNormalization
-BatchToSpace BatchToSpaceND BiasAdd BiasAddGrad BiasAddV1 Bincount Bitcast BitwiseAnd BitwiseOr
-BitwiseXor BroadcastArgs BroadcastGradientArgs BroadcastTo Bucketize Case Cast Ceil CheckNumerics
-CheckNumericsV2 Cholesky ClipByValue ComplexAbs Complex Concat ConcatOffset ConcatV2 Conj
-ConjugateTranspose Const ControlTrigger Conv Conv2D Conv2DBackpropFilter Conv2DBackpropInput
-Conv3D Conv3DBackpropInputV2 Cos Cosh CropAndResize Cross Cumprod Cumsum DataFormatDimMap
-DataFormatVecPermute DecodeBase64 DecodeBmp DecodeCSV DecodeGif DecodeImage DecodeJpeg
-DecodePng DecodeRaw DecodeWav DeleteSessionTensor DenseBincount DepthToSpace
-DepthwiseConv2dNative DepthwiseConv2dNativeBackpropFilter DepthwiseConv2dNativeBackpropInput
-Dequantize DestroyResourceOp DeviceIndex Diag DiagPart Digamma Dilation2D DisableCopyOnRead
-Div DivNoNan DrawBoundingBoxes DynamicPartition DynamicStitch Einsum Elu EluGrad EmptyTensorList
-EncodeBase64 EncodeJpeg EncodePng EncodeWav EnsureShape Enter Equal Erf Erfc Erfinv
-EuclideanNorm Exit Exp ExpandDims Expm1 ExtractImagePatches FFT FFT2D FFT3D FIFOQueueV2 Fill
-FakeQuantWithMinMaxArgs FakeQuantWithMinMaxVars FakeQuantWithMinMaxVarsPerChannel Fingerprint
-Floor FloorDiv FloorMod FusedBatchNorm FusedBatchNormGrad FusedBatchNormGradV3 FusedBatchNormV2
-FusedBatchNormV3 FusedPadConv2D FusedResizeAndPadConv2D Gather GatherNd GatherV2 GreaterEqual
-Greater GuaranteeConst HashTable HashTableV2 HistogramFixedWidth HistogramSummary IFFT IFFT2D
-IRFFT Identity IdentityN If Igamma Igammac Imag ImageSummary InTopK InTopKV2 InitializeTable
-InitializeTableV2 InvertPermutation Inv InvGrad IsFinite IsInf IsNan IsVariableInitialized
-IteratorGetNext IteratorV2 L2Loss LRN LeakyRelu LeakyReluGrad LeftShift LessEqual Less Lgamma
-LinSpace ListDiff Log Log1p LogMatrixDeterminant LogSoftmax LogicalAnd LogicalNot LogicalOr
-LookupTableExportV2 LookupTableFindV2 LookupTableImportV2 LookupTableInsertV2 LookupTableSizeV2
-LoopCond LowerBound MakeIterator MatMul MatrixBandPart MatrixDeterminant MatrixDiag
-MatrixDiagPart MatrixDiagPartV3 MatrixDiagV3 MatrixInverse MatrixSetDiag MatrixSetDiagV3
-MatrixSolve MatrixTriangularSolve Max MaxPool MaxPool3D MaxPoolGrad MaxPoolV2 MaxPoolWithArgmax
-Maximum Mean Merge MergeSummary Min Minimum MirrorPad Mod Mul MulNoNan Multinomial
-MutableDenseHashTableV2 MutableHashTableOfTensorsV2 MutableHashTableV2 Ndtri Neg NextIteration
-NoOp NonMaxSuppressionV2 NonMaxSuppressionV3 NonMaxSuppressionV4 NonMaxSuppressionV5 NotEqual
-OneHot OnesLike OptionalFromValue OptionalGetValue OptionalHasValue OptionalNone Pack Pad
-PadV2 PaddingFIFOQueueV2 ParallelConcat ParallelDynamicStitch ParseExample ParseExampleV2
-ParseSingleExample ParseSingleSequenceExample ParseTensor PartitionedCall Placeholder
-PlaceholderWithDefault Polygamma PopulationCount Pow PreventGradient Prod Qr QuantizeAndDequantizeV2
-QuantizeAndDequantizeV3 QuantizeAndDequantizeV4 QuantizeV2 QueueDequeueV2 QueueEnqueueV2 RFFT
-RFFT2D RaggedGather RaggedRange RaggedTensorFromVariant RaggedTensorToSparse RaggedTensorToTensor
-RaggedTensorToVariant RandomGamma RandomShuffle RandomStandardNormal RandomUniform
-RandomUniformInt Range Rank ReadVariableOp Real RealDiv Reciprocal ReciprocalGrad RefIdentity
-RegexFullMatch RegexReplace Relu Relu6 Relu6Grad ReluGrad Reshape ResizeArea ResizeBicubic
-ResizeBilinear ResizeBilinearGrad ResizeNearestNeighbor ResizeNearestNeighborGrad
-ResourceApplyAdam ResourceApplyGradientDescent ResourceGather ResourceGatherNd
-ResourceScatterAdd ResourceScatterUpdate ResourceStridedSliceAssign Reverse ReverseSequence
-ReverseV2 RightShift Rint Roll Round Rsqrt RsqrtGrad SampleDistortedBoundingBoxV2 ScalarSummary
-ScatterNd ScatterNdUpdate SegmentMax SegmentMean SegmentMin SegmentProd SegmentSum Select
-SelectV2 Selu SeluGrad SerializeTensor Shape ShapeN Sigmoid SigmoidGrad Sign Sin Sinh Size
-Slice Snapshot Softmax SoftmaxCrossEntropyWithLogits Softplus SoftplusGrad Softsign
-SpaceToBatch SpaceToBatchND SpaceToDepth SparseFillEmptyRows SparseReshape SparseSegmentMean
-SparseSegmentSqrtN SparseSegmentSum SparseSoftmaxCrossEntropyWithLogits SparseTensorDenseMatMul
-SparseToDense Split SplitV Sqrt SqrtGrad Square SquaredDifference Squeeze Stack StackPopV2
-StackPushV2 StackV2 StatefulPartitionedCall StatelessIf StatelessRandomNormal
-StatelessRandomNormalV2 StatelessRandomUniform StatelessRandomUniformV2 StatelessWhile
-StaticRegexFullMatch StaticRegexReplace StopGradient StridedSlice StridedSliceAssign
-StridedSliceGrad StringFormat StringJoin StringLength StringLower StringSplit StringSplitV2
-StringStrip StringToHashBucket StringToHashBucketFast StringToHashBucketStrong StringToNumber
-StringUpper Sub Substr Sum Svd Switch SymbolicGradient TPUPartitionedCall TPUReplicateMetadata
-Tan Tanh TanhGrad TemporaryVariable TensorArrayGatherV3 TensorArrayReadV3 TensorArrayScatterV3
-TensorArraySizeV3 TensorArrayV3 TensorArrayWriteV3 TensorListFromTensor TensorListGetItem
-TensorListLength TensorListPopBack TensorListPushBack TensorListReserve TensorListSetItem
-TensorListStack TensorScatterAdd TensorScatterUpdate TensorSummary TensorSummaryV2 Tile TopK
-TopKV2 Transpose TruncateDiv TruncateMod TruncatedNormal Unbatch UnicodeDecode
-UnicodeDecodeWithOffsets UnicodeEncode UnicodeScript UnicodeTranscode Unique UniqueV2
-UniqueWithCounts Unpack UnravelIndex UnsortedSegmentMax UnsortedSegmentMin UnsortedSegmentProd
-UnsortedSegmentSum UpperBound VarHandleOp VarIsInitializedOp Variable VariableShape VariableV2
-Where While Xdivy Xlog1py Xlogy ZerosLike Zeta _Arg _Retval _Recv _Send _HostRecv _HostSend
-_FusedConv2D _FusedMatMul _FusedBatchNormEx SparseMatMul BatchFunction NcclAllReduce
-""") | _PATH_OPS
-_URLISH = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]{1,15}://")
-
-
-def outside_paths(strings: list[str]) -> list[str]:
-    """Sorted strings that are absolute paths, ``..`` paths or URLs."""
-    out = set()
-    for s in strings:
-        v = s.strip()
-        parts = re.split(r"[\\/]", v)
-        if (_URLISH.match(v) or v.startswith(("/", "\\", "~")) or ".." in parts
-                or re.match(r"^[A-Za-z]:[\\/]", v)):
-            out.add(v)
-    return sorted(out)
-
-
-def grade_op(
-    op: str, strings: list[str], fed: list[str]
-) -> tuple[str, str, Severity | None] | None:
-    """``(kind, reason, severity override)`` for an op with side effects, else None."""
-    if op in _CODE:
-        return "code", "runs Python or native code chosen by the graph", None
-    if op in _WRITE:
-        return "write", "writes to the file system", None
-    if op in _READ:
-        return "read", "reads or lists files on the host", None
-    if op in _NETWORK:
-        return "network", "connects to a network address", None
-    if op in _ALWAYS_FILE:
-        return "file", "debug or memory-mapping op not needed for serving", None
-    if op in _PATH_OPS:
-        bad = outside_paths(strings + fed)
-        if bad:
-            return "file", f"works on a path outside the model ({bad[0][:200]!r})", None
-        if op == "PrintV2" and any(s.startswith("file://") for s in strings):
-            return "file", "prints to a file", None
-    return None

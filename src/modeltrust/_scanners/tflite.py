@@ -12,10 +12,14 @@ TensorFlow op table.
 from __future__ import annotations
 
 import struct
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from modeltrust._inventory.formats import Format
+from modeltrust._scanners import _protobuf as pb
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
+from modeltrust._scanners.tf_ops import grade_op
 from modeltrust._source.interface import Artifact, Buffer
 from modeltrust.findings import Location, Severity
 from modeltrust.rules import finding, rule
@@ -77,7 +81,8 @@ class FlatbufferError(Exception):
 @dataclass
 class _Reader:
     data: Buffer
-    items: int = MAX_ITEMS
+    items: int = field(default_factory=lambda: MAX_ITEMS)
+    deadline: float = float("inf")
 
     def unpack(self, fmt: str, pos: int) -> int:
         size = struct.calcsize(fmt)
@@ -106,6 +111,8 @@ class _Reader:
         self.items -= n
         if self.items < 0:
             raise FlatbufferError(f"more than {MAX_ITEMS} items", pos)
+        if time.monotonic() > self.deadline:
+            raise FlatbufferError("more than the time budget allows", pos)
 
 
 @dataclass
@@ -150,9 +157,26 @@ class _Table:
         raw = bytes(self.r.data[start : start + min(count, limit)])
         return raw.decode("utf-8", "replace")
 
-    def tables(self, index: int) -> list[_Table]:
+    def tables(self, index: int) -> Iterator[_Table]:
+        """The tables of a vector, one at a time (a huge vector is never held in memory)."""
         start, count = self.vector(index, 4)
-        return [self.r.table(self.r.deref(start + 4 * i)) for i in range(count)]
+        for i in range(count):
+            yield self.r.table(self.r.deref(start + 4 * i))
+
+    def count(self, index: int, elem: int = 4) -> int:
+        """The length of a vector field (bounds-checked)."""
+        return self.vector(index, elem)[1]
+
+    def ints(self, index: int) -> Iterator[int]:
+        """The items of an int32 vector."""
+        start, count = self.vector(index, 4)
+        for i in range(count):
+            yield self.r.unpack("<i", start + 4 * i)
+
+    def blob(self, index: int, limit: int) -> bytes:
+        """A ubyte vector, cut at ``limit``."""
+        start, count = self.vector(index, 1)
+        return bytes(self.r.data[start : start + min(count, limit)])
 
 
 @dataclass
@@ -163,12 +187,15 @@ class _Model:
     operators: int = 0
     subgraphs: int = 0
     description: str = ""
+    flex_nodes: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    """``(op code index, TensorFlow op, attr strings)`` decoded from Flex custom options."""
 
 
-def read_model(data: Buffer) -> tuple[_Model, FlatbufferError | None]:
+def read_model(data: Buffer, deadline: float = float("inf")
+               ) -> tuple[_Model, FlatbufferError | None]:
     """Decode what the checks need; on a structural error, what was read and the error."""
     model = _Model()
-    r = _Reader(data)
+    r = _Reader(data, deadline=deadline)
     try:
         if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
             raise FlatbufferError("missing 'TFL3' file identifier", 4)
@@ -192,13 +219,12 @@ def read_model(data: Buffer) -> tuple[_Model, FlatbufferError | None]:
 
 
 def _check_buffers(r: _Reader, root: _Table) -> int:
-    buffers = root.tables(4)
-    for buf in buffers:
+    for buf in root.tables(4):
         buf.vector(0, 1)
         offset, size = buf.scalar(1, "<Q"), buf.scalar(2, "<Q")
         if offset > 1 and offset + size > len(r.data):
             raise FlatbufferError(f"buffer data at {offset}+{size} lies past the end", buf.pos)
-    return len(buffers)
+    return root.count(4)
 
 
 def _check_subgraph(sub: _Table, model: _Model, buffers: int) -> None:
@@ -206,13 +232,90 @@ def _check_subgraph(sub: _Table, model: _Model, buffers: int) -> None:
         idx = tensor.scalar(2, "<I")
         if idx >= max(buffers, 1):
             raise FlatbufferError(f"tensor buffer index {idx} of {buffers}", tensor.pos)
+    tensors = sub.count(0)
+    _check_indices(sub, (1, 2), tensors, "subgraph")
     for op in sub.tables(3):
         idx = op.scalar(0, "<I")
         if idx >= len(model.opcodes):
             raise FlatbufferError(f"operator code index {idx} of {len(model.opcodes)}",
                                   op.pos)
+        _check_indices(op, (1, 2, 8), tensors, "operator")
         model.uses[idx] = model.uses.get(idx, 0) + 1
         model.operators += 1
+        builtin, name = model.opcodes[idx]
+        if builtin == CUSTOM:
+            _custom_options(op, idx, model)
+
+
+def _check_indices(table: _Table, fields: tuple[int, ...], tensors: int, what: str) -> None:
+    """Tensor indices (inputs, outputs...) must name a tensor; -1 marks an omitted input."""
+    for index in fields:
+        for t in table.ints(index):
+            if t < -1 or t >= tensors:
+                raise FlatbufferError(f"{what} tensor index {t} of {tensors}", table.pos)
+
+
+def _custom_options(op: _Table, idx: int, model: _Model) -> None:
+    """Decode the TensorFlow NodeDef a Flex op carries.
+
+    The delegate runs the NodeDef's op, which need not match the ``Flex<Op>`` name.
+    """
+    large_at, large_size = op.scalar(9, "<Q"), op.scalar(10, "<Q")
+    if large_at and large_at + large_size > len(op.r.data):
+        raise FlatbufferError(f"custom options at {large_at}+{large_size} lie past the end",
+                              op.pos)
+    raw = op.blob(5, MAX_OPTIONS)
+    if large_at:
+        raw = bytes(op.r.data[large_at : large_at + min(large_size, MAX_OPTIONS)])
+    for name, strings in embedded_nodes(raw):
+        model.flex_nodes.append((idx, name, strings))
+
+
+MAX_OPTIONS = 1 << 20
+"""Custom options bytes examined per operator."""
+_FLEX_ITEMS = 8
+"""A Flex op's options vector holds two strings (op name, NodeDef); more is not read."""
+_FLEX_ERRORS = (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error)
+"""What the flexbuffers reader raises on hostile bytes (it indexes without bounds checks)."""
+
+
+def embedded_nodes(raw: bytes) -> list[tuple[str, list[str]]]:
+    """TensorFlow NodeDefs a Flex op carries in its custom options.
+
+    The options are a flexbuffer vector ``[op name, serialized NodeDef]``, read with the
+    flatbuffers project's own ``flexbuffers`` module; each string or blob item is then
+    decoded with the bounded protobuf reader and kept when it names an op. Options that are
+    not a flexbuffer give nothing (the ``Flex<Op>`` name is still reported), and so does a
+    missing ``flatbuffers`` package (installed with ``modeltrust[formats]``).
+    """
+    try:
+        from flatbuffers import flexbuffers
+    except ImportError:
+        return []
+    from modeltrust._scanners.tensorflow import read_node
+
+    try:
+        root = flexbuffers.GetRoot(bytearray(raw[:MAX_OPTIONS]))
+        if not root.IsVector:
+            return []
+        vector = root.AsVector
+        items = [vector[i] for i in range(min(len(vector), _FLEX_ITEMS))]
+        payloads = [bytes(i.AsStringBytes if i.IsString else i.AsBlob)
+                    for i in items if i.IsString or i.IsBlob]
+    except _FLEX_ERRORS:
+        return []
+    found: list[tuple[str, list[str]]] = []
+    budget = pb.Budget(fields=100_000)
+    for payload in payloads:
+        try:
+            node = read_node(payload, pb.Field(0, pb.LEN, 0, len(payload), 0), budget, "flex")
+        except pb.LimitError:
+            break
+        except pb.WireError:
+            continue
+        if node.op:
+            found.append((node.op, node.strings))
+    return found
 
 
 class TfliteScanner(Scanner):
@@ -224,7 +327,7 @@ class TfliteScanner(Scanner):
 
     def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
         """Walk the flatbuffer; report custom and Flex ops; malformed structure is a finding."""
-        model, error = read_model(data)
+        model, error = read_model(data, ctx.started + ctx.limits.max_seconds)
         if error is not None:
             r = LIMIT if "more than" in str(error) else MALFORMED
             ctx.report(finding(r, artifact.path, str(error), Location(offset=error.offset)))
@@ -237,8 +340,6 @@ class TfliteScanner(Scanner):
 
 
 def _report_ops(artifact: Artifact, model: _Model, ctx: ScanContext) -> None:
-    from modeltrust._scanners.tensorflow import grade_op
-
     flex: list[str] = []
     custom: list[str] = []
     for index, (builtin, name) in enumerate(model.opcodes):
@@ -246,17 +347,21 @@ def _report_ops(artifact: Artifact, model: _Model, ctx: ScanContext) -> None:
             continue
         label = name if name is not None else "<unnamed>"
         uses = model.uses.get(index, 0)
-        if label.startswith("Flex"):
-            flex.append(f"{label} x{uses}")
-            graded = grade_op(label[4:], [], [])
-            if graded is not None:
-                sev = Severity.CRITICAL if graded[0] == "code" else (
-                    Severity.MEDIUM if graded[0] == "file" else Severity.HIGH)
-                ctx.report(finding(FLEX_OPS, artifact.path, f"op code {index}: {label} runs "
-                                   f"TensorFlow {label[4:]}, which {graded[1]}",
-                                   Location(detail=f"operator_codes[{index}]"), severity=sev))
-        else:
-            custom.append(label)
+        is_flex = label.startswith("Flex")
+        (flex if is_flex else custom).append(f"{label} x{uses}" if is_flex else label)
+        tf_op = label[4:] if label[:4].casefold() == "flex" else label
+        _grade(artifact, ctx, index, f"{label} runs TensorFlow {tf_op}" if is_flex else
+               f"custom op {label!r} is named like TensorFlow {tf_op}", tf_op, [])
+    for index, op, strings in model.flex_nodes:
+        label = model.opcodes[index][1] or "<unnamed>"
+        claimed = label[4:] if label[:4].casefold() == "flex" else label
+        what = (f"{label} carries a NodeDef for TensorFlow {op}" if op == claimed else
+                f"{label} carries a NodeDef for a different TensorFlow op, {op}")
+        if op != claimed:
+            ctx.report(finding(FLEX_OPS, artifact.path, f"op code {index}: {what}",
+                               Location(detail=f"operator_codes[{index}] custom_options"),
+                               severity=Severity.HIGH))
+        _grade(artifact, ctx, index, what, op, strings)
     if flex:
         ctx.report(finding(FLEX_OPS, artifact.path, f"{len(flex)} Flex ops: "
                            f"{', '.join(sorted(flex)[:50])}"))
@@ -265,3 +370,16 @@ def _report_ops(artifact: Artifact, model: _Model, ctx: ScanContext) -> None:
         ctx.report(finding(CUSTOM_OPS, artifact.path, f"{len(custom)} custom ops: "
                            f"{', '.join(sorted(custom)[:50])}",
                            severity=Severity.INFO if known else None))
+
+
+def _grade(artifact: Artifact, ctx: ScanContext, index: int, what: str, op: str,
+           strings: list[str]) -> None:
+    """Grade a TensorFlow op a TFLite model would run, with the TensorFlow op catalogue."""
+    graded = grade_op(op, strings, [])
+    if graded is None:
+        return
+    kind, why = graded[0], graded[1]
+    sev = Severity.CRITICAL if kind == "code" else (
+        Severity.MEDIUM if kind == "file" else Severity.HIGH)
+    ctx.report(finding(FLEX_OPS, artifact.path, f"op code {index}: {what}, which {why}",
+                       Location(detail=f"operator_codes[{index}]"), severity=sev))
