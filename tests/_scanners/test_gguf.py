@@ -10,7 +10,6 @@ import importlib.util
 import shutil
 import struct
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -194,8 +193,8 @@ def test_real_smollm2_scans_clean(tmp_path: Path) -> None:
     path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
     shutil.copyfile(smollm(), path)
     report = modeltrust.scan(path)
-    ours = [f for f in report.findings if f.rule_id.startswith("MT-GGUF-")]
-    assert not [f for f in ours if f.severity >= Severity.LOW]
+    # clean means every file, the chat template handed to the template scanner included
+    assert not [f for f in report.findings if f.severity >= Severity.LOW]
     entries = {e.path.rsplit("/", 1)[-1]: e for e in report.files}
     entry = entries[path.name]
     assert entry.format == "gguf" and entry.coverage is Coverage.ANALYSED
@@ -207,7 +206,8 @@ def test_real_smollm2_scans_clean(tmp_path: Path) -> None:
     assert props["gguf.tensor_count"] == "272"
     assert props["gguf.context_length"] == "8192"
     assert props["gguf.chat_templates"] == "tokenizer.chat_template"
-    assert f"{path.name}!tokenizer.chat_template.jinja" in entries
+    template = entries[f"{path.name}!tokenizer.chat_template.jinja"]
+    assert template.coverage is Coverage.ANALYSED
 
 
 # ---- malformed files ----------------------------------------------------------------------
@@ -239,9 +239,7 @@ def test_unreadable_header(data: bytes, needle: str) -> None:
     raw_gguf([ARCH], [s("t") + u32(1) + u64(2**62)], n_tensors=1),
 ])
 def test_absurd_counts_and_lengths_stop_at_once(data: bytes) -> None:
-    start = time.monotonic()
     r = scan(data)
-    assert time.monotonic() - start < 1
     assert "MT-GGUF-002" in rules_of(r) or "MT-GGUF-001" in rules_of(r)
     assert r.result.coverage is not Coverage.ANALYSED
 
@@ -349,7 +347,7 @@ def test_custom_alignment_is_honoured() -> None:
                       [tinfo("a", [8]), tinfo("b", [8], offset=64)], b"\0" * 128, align=64))
     assert r.findings == []
     r = scan(raw_gguf([ARCH, kv_u32("general.alignment", 64)],
-                      [tinfo("a", [8]), tinfo("b", [8], offset=32)], b"\0" * 128, align=64))
+                      [tinfo("a", [8]), tinfo("b", [8], offset=32)], b"\0" * 64, align=64))
     assert rules_of(r) == {"MT-GGUF-007"}
 
 
@@ -402,9 +400,7 @@ def test_end_to_end_malformed(tmp_path: Path) -> None:
 
 
 def _no_crash(data: bytes) -> None:
-    start = time.monotonic()
     r = scan(data)
-    assert time.monotonic() - start < 5
     assert r.result.format is Format.GGUF
     for f in r.findings:
         assert f.rule_id.startswith(("MT-GGUF-", "MT-GEN-003"))
@@ -449,12 +445,10 @@ def test_scanning_does_not_import_numpy(tmp_path: Path) -> None:
     assert out.stdout.split() == ["gguf", "False", "False"]
 
 
-def test_repeated_problems_are_capped_and_many_tensors_stay_fast() -> None:
+def test_repeated_problems_are_capped_over_many_tensors() -> None:
     n = 5000
     tensors = [tinfo(f"t{i}", [8], offset=i * 32 + 4) for i in range(n)]
-    start = time.monotonic()
     r = scan(raw_gguf([ARCH], tensors, b"\0" * (n * 32 + 32)))
-    assert time.monotonic() - start < 2
     misaligned = r.by_rule("MT-GGUF-007")
     assert len(misaligned) == 21
     assert f"{n - 20} more findings" in misaligned[-1].evidence

@@ -10,7 +10,6 @@ import importlib.util
 import json
 import shutil
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -151,11 +150,9 @@ def test_span_mismatch_and_subbyte_boundary() -> None:
     assert rules_of(r) == {"MT-SFT-005"} and "byte boundary" in r.findings[0].evidence
 
 
-def test_overflowing_shape_is_fast() -> None:
+def test_overflowing_shape_is_a_span_finding() -> None:
     shape = [2**63] * 10_000
-    start = time.monotonic()
     r = scan(raw({"a": {"dtype": "F32", "shape": shape, "data_offsets": [0, 4]}}, b"\0" * 4))
-    assert time.monotonic() - start < 2
     assert "overflowing" in r.by_rule("MT-SFT-005")[0].evidence
 
 
@@ -231,13 +228,11 @@ def test_unknown_fields_in_entries() -> None:
     assert len(out) == 1 and "'payload'" in out[0].evidence and out[0].severity is Severity.LOW
 
 
-def test_many_tensors_stay_fast() -> None:
+def test_many_tensors_are_clean() -> None:
     n = 20_000
     header = {f"layer.{i}.weight": u8(4 * i, 4 * i + 4) for i in range(n)}
     data = raw(header, b"\0" * (4 * n))
-    start = time.monotonic()
     r = scan(data)
-    assert time.monotonic() - start < 2
     assert r.findings == [] and dict(r.result.properties)["safetensors.tensors"] == str(n)
 
 
@@ -252,7 +247,7 @@ def test_real_minilm_scans_clean(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     shutil.copyfile(minilm(), path)
     report = modeltrust.scan(path)
-    assert not [f for f in report.findings if f.severity >= Severity.MEDIUM]
+    assert not [f for f in report.findings if f.severity >= Severity.LOW]
     (entry,) = report.files
     assert entry.format == "safetensors" and entry.coverage is Coverage.ANALYSED
     props = dict(entry.properties)
@@ -389,9 +384,7 @@ def test_corrupt_shard_header(tmp_path: Path) -> None:
 
 
 def _no_crash(data: bytes) -> None:
-    start = time.monotonic()
     r = scan(data)
-    assert time.monotonic() - start < 5
     assert r.result.format is Format.SAFETENSORS
     for f in r.findings:
         assert f.rule_id.startswith("MT-SFT-")

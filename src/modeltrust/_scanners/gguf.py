@@ -4,8 +4,10 @@ A GGUF file is a magic, a version, a tensor count and a key/value count, then th
 metadata (typed values: scalars, strings, arrays), then one info record per tensor (name,
 dimensions, ggml type, offset), then the aligned data section. Every count and length is
 checked against the bytes that remain and against sane maxima *before* anything is read or
-allocated, so a hostile count of 2**63 is a finding at once rather than an allocation. The
-``gguf`` package is used only for its type tables; its reader trusts its input.
+allocated (:mod:`._gguf`), so a hostile count of 2**63 is a finding at once rather than an
+allocation. The ``gguf`` package is used only for its type tables; its reader trusts its
+input. The data section is checked the way llama.cpp lays it out: tensors back to back in
+table order, zero padding, nothing after the last tensor.
 
 Chat templates (``tokenizer.chat_template`` and ``tokenizer.chat_template.<name>``) are
 Jinja code that inference servers render; each is handed back as a ``<key>.jinja`` child
@@ -16,11 +18,9 @@ models, quantisation) is returned as result properties for later stages.
 from __future__ import annotations
 
 import importlib.util
-import struct
+import re
 import sys
-import time
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
 from modeltrust._scanners import common
+from modeltrust._scanners._gguf import UINT32, Kind, Parsed, Reader, Stop, parse, short
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
 from modeltrust._source.interface import Artifact, Buffer
 from modeltrust.findings import Location, Rule, Severity
@@ -105,78 +106,57 @@ MISSING = rule(
     "is missing.",
     fix="pip install 'modeltrust[formats]'")
 
-MAX_TENSORS = 1 << 20
-MAX_KV = 1 << 20
-MAX_DIMS = 4
-MAX_NAME = 64
-MAX_KEY = 65_535
-LONG = 1 << 20
-_MAX_DEPTH = 2
-_MAX_PROP = 256
-_CHECK_EVERY = 4096
+NUL_BYTE = rule(
+    "MT-GGUF-014", "NUL byte in a GGUF key or tensor name", Severity.MEDIUM,
+    "A metadata key or tensor name contains a NUL byte. llama.cpp's model loader and ggml "
+    "treat names as C strings and cut them at the NUL, so ``tokenizer.chat_template\\0x`` is "
+    "the chat template to them while other readers see an unknown key: a parser "
+    "differential. Every chat template candidate is handed to the template scanner.",
+    fix=_FIX, cwe=436)
+TEMPLATE_TYPE = rule(
+    "MT-GGUF-015", "Chat template stored as an array", Severity.LOW,
+    "A ``tokenizer.chat_template`` key holds an array of strings instead of a string. Readers "
+    "that read metadata as text (llama.cpp's ``gguf_kv_to_str``) turn it into one string "
+    "``[\"...\", ...]`` that still renders as Jinja; that text is handed to the template "
+    "scanner.",
+    fix=_FIX, cwe=436)
+LAYOUT = rule(
+    "MT-GGUF-016", "Unreferenced bytes in the GGUF data section", Severity.MEDIUM,
+    "Tensor data is not laid out back to back in tensor-table order (each tensor padded to "
+    "the alignment), alignment padding holds non-zero bytes, or bytes follow the last "
+    "tensor. llama.cpp refuses gaps and reordering; writers never produce them, and the "
+    "bytes belong to no tensor, a place to hide data (an appended archive, for one).",
+    fix=_FIX, cwe=912)
+
 _MAX_PER_RULE = 20
-_SCALARS: dict[int, tuple[str, int]] = {
-    0: ("B", 1), 1: ("b", 1), 2: ("H", 2), 3: ("h", 2), 4: ("I", 4), 5: ("i", 4),
-    6: ("f", 4), 7: ("?", 1), 10: ("Q", 8), 11: ("q", 8), 12: ("d", 8),
-}
-"""GGUF scalar value types: struct code and size (the specification's fixed numbering)."""
-_STRING, _ARRAY, _UINT32 = 8, 9, 4
-_TEMPLATE = "tokenizer.chat_template"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MAX_PROP = 64
+_MAX_PADDING_READ = 16 * 1024 * 1024
 _ARCH_KEYS = ("context_length", "block_count", "embedding_length", "vocab_size",
               "expert_count")
+_SUMMARY_FIRST = ("general.architecture", "general.name", "general.license",
+                  "general.license.name", "general.license.link", "general.base_model.count",
+                  "general.quantized_by", "general.organization", "general.finetune")
+"""Keys always kept in the summary, however many other ``general.*`` keys there are."""
+_RULES = {
+    Kind.MALFORMED: MALFORMED, Kind.LIMIT: LIMIT, Kind.VALUE_TYPE: VALUE_TYPE,
+    Kind.DUPLICATE: DUPLICATE_KEY, Kind.GGML_TYPE: GGML_TYPE, Kind.TENSOR: BAD_TENSOR,
+    Kind.NON_UTF8: NON_UTF8, Kind.LONG: LONG_STRING, Kind.NUL: NUL_BYTE,
+    Kind.TEMPLATE_TYPE: TEMPLATE_TYPE, Kind.TIME: common.TIME_LIMIT,
+}
 
 
-class _Stop(Exception):
-    """Parsing cannot continue: carries the finding to report."""
+class _Findings:
+    """Reports findings; past a few per rule, only counts them (hostile files repeat)."""
 
-    def __init__(self, r: Rule, evidence: str, offset: int) -> None:
-        super().__init__(evidence)
-        self.rule, self.evidence, self.offset = r, evidence, offset
-
-
-@dataclass(frozen=True)
-class _Array:
-    item: int
-    count: int
-
-
-@dataclass
-class _Tensor:
-    name: str
-    dims: tuple[int, ...]
-    ggml: int
-    offset: int
-    at: int
-    nbytes: int | None = None
-    elements: int = 0
-
-
-@dataclass
-class _Parsed:
-    version: int = 0
-    big: bool = False
-    n_tensors: int = 0
-    n_kv: int = 0
-    values: dict[str, Any] = field(default_factory=dict)
-    templates: list[tuple[str, bytes]] = field(default_factory=list)
-    tensors: list[_Tensor] = field(default_factory=list)
-    info_end: int = 0
-    stopped: str = ""
-
-
-class _Reader:
-    """Bounded little/big-endian reads over the artifact's buffer."""
-
-    def __init__(self, data: Buffer, ctx: ScanContext, path: str) -> None:
-        self.data, self.size, self.pos = data, len(data), 0
+    def __init__(self, ctx: ScanContext, path: str) -> None:
         self.ctx, self.path = ctx, path
-        self.end, self.wide = "<", True
-        self.deadline = ctx.started + ctx.limits.max_seconds
-        self.ticks = 0
         self.counts: Counter[Rule] = Counter()
 
-    def report(self, r: Rule, evidence: str, location: Location) -> None:
-        """Report a finding; past a few per rule, only count them (hostile files repeat)."""
+    def kind(self, kind: Kind, evidence: str, location: Location) -> None:
+        self.add(_RULES[kind], evidence, location)
+
+    def add(self, r: Rule, evidence: str, location: Location) -> None:
         self.counts[r] += 1
         if self.counts[r] <= _MAX_PER_RULE:
             self.ctx.report(finding(r, self.path, evidence, location))
@@ -188,58 +168,6 @@ class _Reader:
                 self.ctx.report(finding(r, self.path, f"{n - _MAX_PER_RULE} more findings of "
                                         "this kind were not listed"))
 
-    def tick(self) -> None:
-        self.ticks += 1
-        if self.ticks % _CHECK_EVERY == 0 and time.monotonic() > self.deadline:
-            raise _Stop(common.TIME_LIMIT, f"stopped after {self.ctx.limits.max_seconds:g} s "
-                        "of parsing", self.pos)
-
-    def take(self, n: int, what: str) -> int:
-        if n > self.size - self.pos:
-            raise _Stop(MALFORMED, f"file ends inside {what} (needs {n} bytes at offset "
-                        f"{self.pos}, {self.size - self.pos} left)", self.pos)
-        at = self.pos
-        self.pos += n
-        return at
-
-    def scalar(self, code: str, size: int, what: str) -> Any:
-        return struct.unpack_from(self.end + code, self.data, self.take(size, what))[0]
-
-    def count(self, what: str) -> int:
-        return int(self.scalar("Q", 8, what) if self.wide else self.scalar("I", 4, what))
-
-    def bounded(self, what: str, n: int, unit: int, maximum: int, at: int) -> None:
-        """Stop unless ``n`` items of at least ``unit`` bytes fit the limit and the file."""
-        if n > maximum:
-            raise _Stop(LIMIT, f"{what} {n} exceeds the limit of {maximum}", at)
-        if n * unit > self.size - self.pos:
-            raise _Stop(LIMIT, f"{what} {n} exceeds the bytes left in the file "
-                        f"({self.size - self.pos})", at)
-
-    def checked_count(self, what: str, unit: int, maximum: int) -> int:
-        at = self.pos
-        n = self.count(what)
-        self.bounded(what, n, unit, maximum, at)
-        return n
-
-    def string(self, what: str, limit: int) -> tuple[bytes, int]:
-        at = self.pos
-        n = self.count(f"{what} length")
-        self.bounded(f"{what} length", n, 1, limit, at)
-        start = self.take(n, what)
-        return bytes(self.data[start : start + n]), at
-
-
-def _text(raw: bytes) -> str | None:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_PROP else text[:_MAX_PROP] + "..."
-
 
 class GgufScanner(Scanner):
     """GGUF files: bounded structure checks, metadata summary and chat templates."""
@@ -247,7 +175,8 @@ class GgufScanner(Scanner):
     name = "gguf"
     formats = frozenset({Format.GGUF})
     rules = (MALFORMED, LIMIT, VALUE_TYPE, DUPLICATE_KEY, GGML_TYPE, OUT_OF_BOUNDS, MISALIGNED,
-             OVERLAP, BAD_TENSOR, ALIGNMENT, NON_UTF8, LONG_STRING, MISSING)
+             OVERLAP, BAD_TENSOR, ALIGNMENT, NON_UTF8, LONG_STRING, MISSING, NUL_BYTE,
+             TEMPLATE_TYPE, LAYOUT)
 
     def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
         """Parse header, metadata and tensor table; hand templates on; check the layout."""
@@ -258,201 +187,125 @@ class GgufScanner(Scanner):
             return Result.not_analysed("install modeltrust[formats] to read GGUF",
                                        format=Format.GGUF)
         sizes = {int(k): v for k, v in tables.GGML_QUANT_SIZES.items()}
-        r = _Reader(data, ctx, artifact.path)
-        parsed = _Parsed()
+        out = _Findings(ctx, artifact.path)
+        r = Reader(data, out.kind, ctx.started + ctx.limits.max_seconds,
+                   ctx.limits.max_string, ctx.limits.max_member_size)
+        parsed = Parsed()
         try:
-            _parse(r, parsed, sizes)
-        except _Stop as stop:
-            r.report(stop.rule, stop.evidence, Location(offset=stop.offset))
+            parse(r, parsed, sizes)
+        except Stop as stop:
+            out.kind(stop.kind, stop.evidence, Location(offset=stop.offset))
             parsed.stopped = stop.evidence
         if parsed.version == 0:
             return Result.not_analysed(f"not a readable GGUF file: {parsed.stopped}",
                                        format=Format.GGUF)
         if not parsed.stopped:
-            _check_layout(r, parsed)
-        r.flush()
+            _check_layout(data, out, parsed)
+        out.flush()
         partial = _hand_templates(artifact, parsed, ctx)
         return _result(parsed, tables, partial)
 
 
-def _parse(r: _Reader, p: _Parsed, sizes: dict[int, tuple[int, int]]) -> None:
-    if bytes(r.data[:4]) != b"GGUF":
-        raise _Stop(MALFORMED, f"magic is {bytes(r.data[:4])!r}, not b'GGUF'", 0)
-    r.take(4, "the magic")
-    version = r.scalar("I", 4, "the version")
-    if version & 0xFFFF == 0 and 1 <= version >> 24 <= 3:
-        r.end, version = ">", version >> 24
-    if not 1 <= version <= 3:
-        raise _Stop(MALFORMED, f"unsupported GGUF version {version} (1-3 exist)", 4)
-    r.wide = version >= 2
-    length = 8 if r.wide else 4
-    p.n_tensors = r.checked_count("tensor count", length + 4 + 4 + 8, MAX_TENSORS)
-    p.n_kv = r.checked_count("metadata count", length + 4 + 1, MAX_KV)
-    p.version, p.big = version, r.end == ">"
-    for _ in range(p.n_kv):
-        _read_kv(r, p)
-    names: set[str] = set()
-    for _ in range(p.n_tensors):
-        r.tick()
-        t = _read_tensor(r, sizes)
-        if t.name in names:
-            r.report(BAD_TENSOR, "tensor name used twice", Location(offset=t.at, tensor=t.name))
-        names.add(t.name)
-        p.tensors.append(t)
-    p.info_end = r.pos
-
-
-def _read_kv(r: _Reader, p: _Parsed) -> None:
-    raw, at = r.string("metadata key", MAX_KEY)
-    key = _text(raw)
-    if key is None:
-        key = raw.decode("utf-8", "replace")
-        r.report(NON_UTF8, "metadata key is not UTF-8", Location(offset=at, detail=key[:80]))
-    vtype = r.scalar("I", 4, "a value type")
-    value = _read_value(r, vtype, key, 0)
-    if key in p.values:
-        r.report(DUPLICATE_KEY, f"key {_short(key)!r} appears more than once",
-                 Location(offset=at, detail=key[:80]))
-    p.values[key] = value
-    if (key == _TEMPLATE or key.startswith(_TEMPLATE + ".")) and isinstance(value, bytes):
-        p.templates.append((key, value))
-
-
-def _read_value(r: _Reader, vtype: int, key: str, depth: int) -> Any:
-    """A scalar (int/float/bool), a string (as bytes) or an array (its type and length)."""
-    r.tick()
-    if vtype in _SCALARS:
-        code, size = _SCALARS[vtype]
-        return r.scalar(code, size, f"the value of {key!r}")
-    if vtype == _STRING:
-        raw, at = r.string(f"string {key!r}", r.ctx.limits.max_string)
-        _check_string(r, raw, at, key)
-        return raw
-    if vtype == _ARRAY:
-        at = r.pos
-        item = r.scalar("I", 4, "an array item type")
-        if item == _ARRAY and depth >= _MAX_DEPTH - 1:
-            raise _Stop(VALUE_TYPE, f"{key!r}: arrays nested deeper than {_MAX_DEPTH}", at)
-        unit = _SCALARS[item][1] if item in _SCALARS else 8
-        n = r.checked_count(f"array length of {key!r}", unit, 1 << 40)
-        if item in _SCALARS:
-            r.take(n * unit, f"array {key!r}")
-            return _Array(item, n)
-        if item not in (_STRING, _ARRAY):
-            raise _Stop(VALUE_TYPE, f"{key!r}: unknown array item type {item}", at)
-        if item == _STRING:
-            _read_strings(r, n, key, at)
-            return _Array(item, n)
-        r.report(VALUE_TYPE, f"{key!r}: array of arrays (llama.cpp refuses it)",
-                 Location(offset=at, detail=key[:80]))
-        for _ in range(n):
-            _read_value(r, item, key, depth + 1)
-        return _Array(item, n)
-    raise _Stop(VALUE_TYPE, f"{key!r}: unknown value type {vtype}", r.pos - 4)
-
-
-def _check_string(r: _Reader, raw: bytes, at: int, key: str) -> None:
-    if not raw.isascii() and _text(raw) is None:
-        r.report(NON_UTF8, f"value of {_short(key)!r} is not UTF-8 ({len(raw)} bytes)",
-                 Location(offset=at, detail=key[:80]))
-    if len(raw) > LONG:
-        r.report(LONG_STRING, f"value of {_short(key)!r} is {len(raw)} bytes long",
-                 Location(offset=at, detail=key[:80]))
-
-
-def _read_strings(r: _Reader, n: int, key: str, at: int) -> None:
-    """An array of strings: every length bounded, problems reported once per key."""
-    bad = longest = 0
-    limit = r.ctx.limits.max_string
-    for _ in range(n):
-        r.tick()
-        raw, _pos = r.string(f"an item of {key!r}", limit)
-        longest = max(longest, len(raw))
-        if not raw.isascii() and _text(raw) is None:
-            bad += 1
-    loc = Location(offset=at, detail=key[:80])
-    if bad:
-        r.report(NON_UTF8, f"{bad} of {n} items of {_short(key)!r} are not UTF-8", loc)
-    if longest > LONG:
-        r.report(LONG_STRING, f"an item of {_short(key)!r} is {longest} bytes long", loc)
-
-
-def _read_tensor(r: _Reader, sizes: dict[int, tuple[int, int]]) -> _Tensor:
-    raw, at = r.string("tensor name", MAX_KEY)
-    name = raw.decode("utf-8", "replace")
-    n_dims = r.scalar("I", 4, "a dimension count")
-    if n_dims > 16:
-        raise _Stop(BAD_TENSOR, f"tensor {_short(name)!r} has {n_dims} dimensions", at)
-    dims = tuple(r.count("a dimension") for _ in range(n_dims))
-    ggml = r.scalar("I", 4, "a tensor type")
-    offset = r.scalar("Q", 8, "a tensor offset")
-    t = _Tensor(name, dims, ggml, offset, at)
-    loc = Location(offset=at, tensor=_short(name))
-    if len(raw) >= MAX_NAME:
-        r.report(BAD_TENSOR, f"name of {len(raw)} bytes (llama.cpp allows {MAX_NAME - 1})", loc)
-    if n_dims > MAX_DIMS:
-        r.report(BAD_TENSOR, f"{n_dims} dimensions (at most {MAX_DIMS})", loc)
-    if ggml not in sizes:
-        r.report(GGML_TYPE, f"ggml type {ggml} is unknown", loc)
-        return t
-    block, size = sizes[ggml]
-    elements = 1
-    for d in dims:
-        elements = min(elements * d, 1 << 64)
-    if elements >= 1 << 63:
-        r.report(BAD_TENSOR, f"shape {list(dims)} overflows a 64-bit element count", loc)
-    elif dims and dims[0] % block:
-        r.report(BAD_TENSOR, f"first dimension {dims[0]} is not a multiple of the block "
-                             f"size {block}", loc)
-    else:
-        t.elements, t.nbytes = elements, elements // block * size
-    return t
-
-
-def _alignment(r: _Reader, p: _Parsed) -> int:
+def _alignment(out: _Findings, p: Parsed) -> int:
+    """``general.alignment`` as llama.cpp and gguf-py accept it: a UINT32 power of two."""
     value = p.values.get("general.alignment")
     if value is None:
         return 32
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1 << 32 \
-        and value & (value - 1) == 0
+    kind = p.types.get("general.alignment")
+    ok = kind == UINT32 and isinstance(value, int) and value > 0 and value & (value - 1) == 0
     if not ok:
-        r.report(ALIGNMENT, f"general.alignment is {value!r}", Location(detail="general.alignment"))
+        shown = value if kind == UINT32 else f"{value!r} of value type {kind} (not UINT32)"
+        out.add(ALIGNMENT, f"general.alignment is {shown}", Location(detail="general.alignment"))
         return 32
     return int(value)
 
 
-def _check_layout(r: _Reader, p: _Parsed) -> None:
-    """Sorted pass: alignment, bounds and overlaps of the tensor data."""
-    align = _alignment(r, p)
-    start = -(-p.info_end // align) * align
+def _pad(n: int, align: int) -> int:
+    return -(-n // align) * align
+
+
+def _check_layout(data: Buffer, out: _Findings, p: Parsed) -> None:
+    """Alignment, bounds, overlaps, then (when every size is known) order and stray bytes."""
+    align = _alignment(out, p)
+    start = _pad(p.info_end, align)
     end, last = 0, ""
     for t in sorted(p.tensors, key=lambda t: (t.offset, t.name)):
-        loc = Location(offset=t.at, tensor=_short(t.name))
+        loc = Location(offset=t.at, tensor=short(t.name))
         if t.offset % align:
-            r.report(MISALIGNED, f"offset {t.offset} is not a multiple of {align}", loc)
+            out.add(MISALIGNED, f"offset {t.offset} is not a multiple of {align}", loc)
         if t.nbytes is None:
             continue
-        if start + t.offset + t.nbytes > r.size:
-            r.report(OUT_OF_BOUNDS, f"data [{start + t.offset}, {start + t.offset + t.nbytes}) "
-                                    f"ends past the end of the file ({r.size} bytes)", loc)
+        if start + t.offset + t.nbytes > len(data):
+            out.add(OUT_OF_BOUNDS, f"data [{start + t.offset}, {start + t.offset + t.nbytes}) "
+                                   f"ends past the end of the file ({len(data)} bytes)", loc)
         if t.offset < end:
-            r.report(OVERLAP, f"data at offset {t.offset} overlaps tensor {_short(last)!r} "
-                              f"(which ends at {end})", loc)
+            out.add(OVERLAP, f"data at offset {t.offset} overlaps tensor {short(last)!r} "
+                             f"(which ends at {end})", loc)
         if t.offset + t.nbytes >= end:
             end, last = t.offset + t.nbytes, t.name
+    if all(t.nbytes is not None for t in p.tensors):
+        _check_order(out, p, align)
+        _check_unreferenced(data, out, p, start, align)
 
 
-def _hand_templates(artifact: Artifact, p: _Parsed, ctx: ScanContext) -> bool:
-    """Hand every chat template to the template scanner; True if one was cut short."""
+def _check_order(out: _Findings, p: Parsed, align: int) -> None:
+    """Each tensor must start where the previous one in table order ends, padded.
+
+    That is llama.cpp's rule. Misaligned offsets are already findings of their own.
+    """
+    expected = 0
+    for t in p.tensors:
+        if t.offset % align == 0 and t.offset != expected:
+            out.add(LAYOUT, f"data at offset {t.offset}, where llama.cpp expects {expected} "
+                            f"(the previous tensor's end padded to {align})",
+                    Location(offset=t.at, tensor=short(t.name)))
+        expected = _pad(t.offset + (t.nbytes or 0), align)
+
+
+def _check_unreferenced(data: Buffer, out: _Findings, p: Parsed, start: int,
+                        align: int) -> None:
+    """Alignment padding must be zeros and nothing may follow the last tensor's padding.
+
+    Gaps between tensors are :func:`_check_order` findings; padding reads are bounded.
+    """
+    spans = sorted((start + t.offset, start + t.offset + (t.nbytes or 0))
+                   for t in p.tensors if t.nbytes)
+    pos, budget = p.info_end, _MAX_PADDING_READ
+    for begin, stop in [*spans, (len(data), len(data))]:
+        if begin > pos:
+            limit = start if pos <= start else start + _pad(pos - start, align)
+            padding_end = min(begin, limit)
+            if padding_end > pos and budget > 0:
+                chunk = bytes(data[pos : min(padding_end, pos + budget)])
+                budget -= len(chunk)
+                if chunk.count(0) != len(chunk):
+                    out.add(LAYOUT, f"alignment padding [{pos}, {padding_end}) holds "
+                                    f"{len(chunk) - chunk.count(0)} non-zero bytes",
+                            Location(offset=pos))
+            if begin == len(data) and begin > limit:
+                out.add(LAYOUT, f"{begin - limit} bytes at [{limit}, {begin}) follow the last "
+                                "tensor's data and belong to no tensor", Location(offset=limit))
+        pos = max(pos, stop)
+
+
+def _hand_templates(artifact: Artifact, p: Parsed, ctx: ScanContext) -> bool:
+    """Hand every chat template to the template scanner; True if one was cut short.
+
+    Child names are unique (``#2`` for a duplicate key) and never hold a NUL byte.
+    """
     cut = False
+    used: Counter[str] = Counter()
     for key, raw in sorted(p.templates):
         data = raw[: ctx.limits.max_member_size]
         cut = cut or len(data) < len(raw)
-        ctx.scan_child(artifact.child(f"{key}.jinja", data))
+        name = key.replace("\0", "\\0")
+        used[name] += 1
+        suffix = f"#{used[name]}" if used[name] > 1 else ""
+        ctx.scan_child(artifact.child(f"{name}{suffix}.jinja", data))
     return cut
 
 
-def _result(p: _Parsed, tables: Any, cut: bool) -> Result:
+def _result(p: Parsed, tables: Any, cut: bool) -> Result:
     props = _properties(p, tables)
     arch = props.get("gguf.architecture", "unknown architecture")
     params = sum(t.elements for t in p.tensors)
@@ -466,14 +319,20 @@ def _result(p: _Parsed, tables: Any, cut: bool) -> Result:
                   tuple(sorted(props.items())))
 
 
-def _properties(p: _Parsed, tables: Any) -> dict[str, str]:
+def _properties(p: Parsed, tables: Any) -> dict[str, str]:
+    """The metadata summary later stages use (licence, lineage, inventory).
+
+    Keys a hostile file could crowd out (architecture, licence, base models) come first.
+    """
     props = {"gguf.version": str(p.version), "gguf.tensor_count": str(p.n_tensors),
              "gguf.kv_count": str(p.n_kv)}
-    for key, value in sorted(p.values.items()):
-        if key.startswith("general.") and len(props) < 64 and key != "general.file_type":
-            shown = _value_text(value, key)
-            if shown is not None:
-                props["gguf." + _short(key[len("general."):])] = shown
+    general = sorted(k for k in p.values if k.startswith("general.") and k != "general.file_type")
+    first = [k for k in general if k in _SUMMARY_FIRST or k.startswith("general.base_model.")]
+    for key in [*first[:_MAX_PROP], *general]:
+        shown = _value_text(p.values[key])
+        name = "gguf." + _printable(short(key[len("general."):]))
+        if shown is not None and name not in props and len(props) < 2 * _MAX_PROP:
+            props[name] = shown
     arch = props.get("gguf.architecture")
     for suffix in _ARCH_KEYS:
         value = p.values.get(f"{arch}.{suffix}")
@@ -493,13 +352,19 @@ def _properties(p: _Parsed, tables: Any) -> dict[str, str]:
         props["gguf.quantization"] = _type_name(tables, max(quant, key=lambda k: (types[k], -k)))
     props["gguf.parameters"] = str(sum(t.elements for t in p.tensors))
     if p.templates:
-        props["gguf.chat_templates"] = ",".join(sorted(k for k, _ in p.templates))
+        props["gguf.chat_templates"] = _printable(short(",".join(sorted({k for k, _ in
+                                                                         p.templates}))))
     return props
 
 
-def _value_text(value: Any, key: str) -> str | None:
+def _printable(value: str) -> str:
+    """Control characters (NUL above all) escaped: reports are JSON, XML and terminals."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
+
+
+def _value_text(value: Any) -> str | None:
     if isinstance(value, bytes):
-        return _short(value.decode("utf-8", "replace"))
+        return _printable(short(value.decode("utf-8", "replace")))
     if isinstance(value, bool | int | float):
         return str(value)
     return None

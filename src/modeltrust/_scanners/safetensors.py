@@ -30,7 +30,8 @@ _RELOAD = "Re-create the file with the safetensors library from the original wei
 MALFORMED = rule(
     "MT-SFT-001", "Malformed safetensors header", Severity.MEDIUM,
     "The header length, encoding or JSON is not what the safetensors format allows (length "
-    "past the end of the file or over 100 MB, invalid UTF-8 or JSON, not a JSON object). The "
+    "past the end of the file or over 100 MB, invalid UTF-8 or JSON, not a JSON object), or "
+    "it holds more JSON items than can be parsed within the memory bound. The "
     "reference loader refuses such a file; malformed headers are also built to crash or "
     "mislead scanners, so nothing in it was vouched for.",
     fix=_RELOAD, cwe=20)
@@ -83,7 +84,8 @@ PADDING = rule(
     "MT-SFT-010", "Unusual header padding", Severity.LOW,
     "The header is preceded by whitespace, or padded with whitespace other than the spaces "
     "the reference writer adds (up to 7 to align the data to 8 bytes), or with unusually "
-    "much of it. Loaders accept it; the whitespace itself can carry hidden data.",
+    "much of it, or holds more whitespace between JSON tokens than one space per ``,`` and "
+    "``:``. Loaders accept it; the whitespace itself can carry hidden data.",
     fix=_RELOAD)
 EXTRA_FIELD = rule(
     "MT-SFT-011", "Unknown field in a tensor entry", Severity.LOW,
@@ -93,6 +95,12 @@ EXTRA_FIELD = rule(
 
 MAX_HEADER = 100_000_000
 """The reference implementation's limit on the JSON header (bytes)."""
+MAX_JSON_ITEMS = 2_000_000
+"""Most objects, arrays and items (``{``, ``[`` and ``,``) parsed in one JSON document.
+
+Python objects cost 20-30 times their JSON text (``[{},{},...]``), so a 100 MB header could
+take gigabytes; real headers need about 8 per tensor, so this still allows 250,000 tensors.
+"""
 _USIZE = 1 << 64
 _PADDING_OK = 4096
 _MAX_EVIDENCE = 120
@@ -106,6 +114,11 @@ DTYPE_BITS: dict[str, int] = {
 """Bits per element of every dtype the safetensors specification (0.8) defines."""
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _FIELDS = frozenset({"dtype", "shape", "data_offsets"})
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+"""A JSON string literal (the text is valid JSON when this is used)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ODD_SPACE = re.compile(r"[\t\r\n]+|(?<![,:]) +| {2,}")
+"""Whitespace no JSON writer emits between tokens (compact, or ``, `` and ``: ``)."""
 
 
 class Issue(Enum):
@@ -202,11 +215,12 @@ def read_header(data: Buffer, file_size: int | None = None) -> SafetensorsHeader
     dups: list[str] = []
     try:
         text = raw.decode("utf-8")
-        top = json.loads(text, object_pairs_hook=lambda p: pairs_hook(p, dups),
-                         parse_constant=reject_constant)
+        top = bounded_json(raw, text, dups)
     except UnicodeDecodeError as exc:
         raise SafetensorsHeaderError(f"header is not UTF-8 (byte {exc.start})",
                                      8 + exc.start) from None
+    except JsonLimitError as exc:
+        raise SafetensorsHeaderError(f"header not parsed: {exc}", 8) from None
     except (ValueError, RecursionError) as exc:
         reason = f"header is not valid JSON: {short_text(str(exc))}"
         raise SafetensorsHeaderError(reason, 8) from None
@@ -248,6 +262,25 @@ class _Problems(list[Problem]):
         return (*self, *extra)
 
 
+class JsonLimitError(ValueError):
+    """A JSON document too large to parse within the memory bound."""
+
+
+def bounded_json(raw: bytes, text: str, dups: list[str]) -> object:
+    """``json.loads`` with a memory bound; duplicate keys are collected in ``dups``.
+
+    Raises:
+        JsonLimitError: the text holds more than :data:`MAX_JSON_ITEMS` items.
+        ValueError: the text is not JSON.
+    """
+    items = raw.count(b"{") + raw.count(b"[") + raw.count(b",")
+    if items > MAX_JSON_ITEMS:
+        raise JsonLimitError(f"{items} objects, arrays and items exceed the limit of "
+                         f"{MAX_JSON_ITEMS}")
+    return json.loads(text, object_pairs_hook=lambda p: pairs_hook(p, dups),
+                      parse_constant=reject_constant)
+
+
 def pairs_hook(pairs: list[tuple[str, object]], dups: list[str]) -> dict[str, object]:
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -287,6 +320,13 @@ def _padding(text: str) -> list[Problem]:
                                             "whitespace characters"))
     elif len(tail) > _PADDING_OK:
         found.append(Problem(Issue.PADDING, f"header padded with {len(tail)} spaces"))
+    body = text.strip(" \t\r\n")
+    if any(c in body for c in " \t\r\n"):
+        tokens = _STRINGS.sub('""', body)
+        odd = len(_ODD_SPACE.findall(tokens))
+        if odd:
+            found.append(Problem(Issue.PADDING, f"{odd} runs of whitespace between JSON tokens "
+                                                "other than one space after ',' or ':'"))
     return found
 
 
@@ -419,6 +459,11 @@ class SafetensorsScanner(Scanner):
         return _result(header)
 
 
+def _printable(value: str) -> str:
+    """Control characters (NUL above all) escaped: reports are JSON, XML and terminals."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
+
+
 def _result(header: SafetensorsHeader) -> Result:
     tensors = header.tensors
     params = sum(t.elements for t in tensors)
@@ -432,7 +477,7 @@ def _result(header: SafetensorsHeader) -> Result:
              "safetensors.header_length": str(header.header_length)}
     for key, value in sorted(header.metadata.items())[:32]:
         name = "safetensors.format" if key == "format" else f"safetensors.metadata.{key}"
-        props[short_text(name)] = short_text(value)
+        props[_printable(short_text(name))] = _printable(short_text(value))
     broken = any(p.issue in (Issue.ENTRY, Issue.DTYPE) for p in header.problems)
     return Result(
         coverage=Coverage.PARTIAL if broken else Coverage.ANALYSED,

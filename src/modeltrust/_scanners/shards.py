@@ -7,7 +7,6 @@ from the repository pass, reading only the shards' headers (:func:`safetensors.r
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -18,10 +17,9 @@ from modeltrust._scanners.safetensors import (
     MAX_LISTED,
     SafetensorsHeader,
     SafetensorsHeaderError,
+    bounded_json,
     is_usize,
-    pairs_hook,
     read_header,
-    reject_constant,
     short_text,
 )
 from modeltrust._source.interface import Limits
@@ -116,9 +114,8 @@ def _load_index(index_file: Path) -> tuple[dict[str, str], object, list[str]] | 
         if size > MAX_INDEX:
             return f"index of {size} bytes exceeds the {MAX_INDEX} byte limit"
         dups: list[str] = []
-        doc = json.loads(index_file.read_bytes().decode("utf-8"),
-                         object_pairs_hook=lambda p: pairs_hook(p, dups),
-                         parse_constant=reject_constant)
+        raw = index_file.read_bytes()
+        doc = bounded_json(raw, raw.decode("utf-8"), dups)
     except (OSError, ValueError, RecursionError) as exc:
         return f"cannot parse the index: {short_text(str(exc))}"
     if not isinstance(doc, dict) or not isinstance(doc.get("weight_map"), dict):
@@ -162,13 +159,14 @@ def check_sharded_index(
         root = folder
     by_shard: dict[str, list[str]] = {}
     for tensor, shard in wmap.items():
-        by_shard.setdefault(shard, []).append(tensor)
+        by_shard.setdefault(_same_file(shard), []).append(tensor)
     if len(by_shard) > MAX_SHARDS:
         report(INDEX_MALFORMED, f"{len(by_shard)} shards exceed the limit of {MAX_SHARDS}")
         return out
     headers = _shard_headers(sorted(by_shard), root, report)
     total = _match_tensors(by_shard, headers, report)
-    _check_shard_set(sorted(by_shard), root, report)
+    stem = index_file.name.removesuffix(".index.json").removesuffix(".safetensors")
+    _check_shard_set(sorted(by_shard), stem, root, report)
     if isinstance(meta, dict) and "total_size" in meta and total is not None:
         declared = meta["total_size"]
         if not is_usize(declared) or declared != total:
@@ -233,16 +231,31 @@ def _match_tensors(by_shard: dict[str, list[str]], headers: dict[str, Safetensor
     return total
 
 
-def _check_shard_set(names: list[str], root: Path, report: _Report) -> None:
-    """``prefix-0000i-of-0000N`` names: one N per prefix, N shards used, none left over."""
-    groups: dict[str, set[str]] = {}
+def _same_file(name: str) -> str:
+    """One spelling per file: ``./a`` is ``a`` and ``a//b`` is ``a/b``.
+
+    ``..`` is kept (``link/..`` is not ``.`` when ``link`` is a symbolic link), so escapes
+    are still seen by :func:`_shard_problem`.
+    """
+    if name.startswith(("/", "\\")):
+        return name
+    return "/".join(p for p in name.split("/") if p not in ("", ".")) or name
+
+
+def _check_shard_set(names: list[str], stem: str, root: Path, report: _Report) -> None:
+    """``prefix-0000i-of-0000N`` names: one N per prefix, N shards used, none left over.
+
+    The index's own stem (``model`` for ``model.safetensors.index.json``) is always a prefix,
+    so shard files are found even when the index references none of them.
+    """
+    groups: dict[str, set[str]] = {stem: set()} if stem else {}
     for name in names:
         m = _SHARD_NAME.match(name)
         if m is not None:
             groups.setdefault(m["prefix"], set()).add(name)
     for prefix, used in sorted(groups.items()):
         counts = sorted({int(_SHARD_NAME.match(n)["n"]) for n in used})  # type: ignore[index]
-        if len(counts) > 1 or counts[0] != len(used):
+        if counts and (len(counts) > 1 or counts[0] != len(used)):
             report(UNUSED_SHARD, f"the index uses {len(used)} shard(s) named {short_text(prefix)}-"
                                  f"*-of-{'/'.join(f'{c:05d}' for c in counts)}.safetensors",
                    member=sorted(used)[0])
