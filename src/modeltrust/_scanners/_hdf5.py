@@ -106,6 +106,7 @@ MAX_H5_OBJECTS = 100_000
 MAX_H5_DEPTH = 64
 MAX_ATTR_BYTES = 64 * 1024 * 1024
 MAX_PEEK_BYTES = 1024 * 1024
+MAX_ATTRS = 4096
 _H5_ERRORS = (OSError, ValueError, RuntimeError, KeyError, TypeError, IndexError)
 
 
@@ -132,11 +133,16 @@ class _H5:
 
 @dataclass(frozen=True)
 class Walked:
-    """What the walk saw: root attributes, object count, and why it stopped early."""
+    """What the walk saw: root attributes, object count, and why it stopped early.
+
+    ``odd`` names the Keras attributes whose stored type Keras cannot read as text
+    (arrays, numbers, bytes that are not UTF-8), with a description.
+    """
 
     attrs: dict[str, str]
     objects: int
     stopped: str
+    odd: dict[str, str] = field(default_factory=dict)
 
 
 def walk_hdf5(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Walked | str:
@@ -183,7 +189,8 @@ def _collect(artifact: Artifact, ctx: ScanContext, out: dict[str, Any]) -> Walke
             ctx.scan_child(artifact.child(name, raw))
     if out["error"]:
         return str(out["error"])
-    return Walked(dict(out["attrs"]), int(out["objects"]), str(out["stopped"]))
+    return Walked(dict(out["attrs"]), int(out["objects"]), str(out["stopped"]),
+                  dict(out.get("odd", {})))
 
 
 _CHILD = "from modeltrust._scanners._hdf5 import child_main; child_main()"
@@ -216,6 +223,7 @@ def child_main() -> None:
         "attrs": {} if isinstance(walked, str) else walked.attrs,
         "objects": 0 if isinstance(walked, str) else walked.objects,
         "stopped": "" if isinstance(walked, str) else walked.stopped,
+        "odd": {} if isinstance(walked, str) else walked.odd,
     }
     sys.stdout.write(json.dumps(out))
 
@@ -234,7 +242,9 @@ def _walk(art: Artifact, ctx: ScanContext, h5py: Any, source: object, data: byte
         attrs = _check_attrs(walk, fh, "/")
         _walk_group(walk, fh, "/", 0)
     texts = {k: _text(v) for k, v in attrs.items() if k in _KEEP}
-    return Walked({k: v for k, v in texts.items() if v is not None}, walk.objects, walk.stopped)
+    odd = {k: why for k, v in attrs.items() if k in _KEEP and (why := _not_text(v))}
+    return Walked({k: v for k, v in texts.items() if v is not None}, walk.objects, walk.stopped,
+                  odd)
 
 
 _KEEP = frozenset({"model_config", "training_config", "keras_version", "backend",
@@ -253,6 +263,22 @@ def _text(value: object) -> str | None:
     if hasattr(value, "tolist"):
         return json.dumps([_text(v) for v in value.tolist()][:10_000])
     return None
+
+
+def _not_text(value: object) -> str:
+    """Why Keras could not read ``value`` as JSON text ("" when it can)."""
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, bytes):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})"
+        return ""
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    return f"a {type(value).__name__}" + (f" of shape {shape} and dtype {dtype}"
+                                          if shape is not None else "") + ", not a string"
 
 
 def _userblock(walk: _H5, fh: object, data: bytes) -> None:
@@ -277,7 +303,10 @@ def _check_attrs(walk: _H5, obj: object, path: str) -> dict[str, object]:
     except _H5_ERRORS as exc:
         walk.report(H5_MALFORMED, f"attributes unreadable: {exc}", f"object {path}")
         return out
-    for name in names[:4096]:
+    if len(names) > MAX_ATTRS:
+        walk.stop(f"{len(names)} attributes, only {MAX_ATTRS} read", f"object {path}")
+    keep = [n for n in names if n in _KEEP] if path == "/" else []
+    for name in keep + [n for n in names if n not in keep][:MAX_ATTRS - len(keep)]:
         where = f"attribute {path}@{name}"
         try:
             size = obj.attrs.get_id(name).get_storage_size()  # type: ignore[attr-defined]
@@ -297,8 +326,12 @@ def _check_attrs(walk: _H5, obj: object, path: str) -> dict[str, object]:
 def _peek(walk: _H5, value: Any, where: str) -> None:
     """Opaque/object values that start like a pickle or a zip are findings and are scanned."""
     dtype = getattr(value, "dtype", None)
-    items = value.ravel().tolist()[:64] if hasattr(value, "ravel") and dtype is not None and (
-        dtype.kind in "VOS") else [value]
+    if isinstance(value, bytes):
+        items: list[object] = [value]
+    elif dtype is not None and dtype.kind in "VOS" and hasattr(value, "ravel"):
+        items = value.ravel().tolist()[:64]
+    else:
+        return  # numbers and text: their bytes are not a payload a reader would load
     for i, item in enumerate(items):
         raw = item.tobytes() if hasattr(item, "tobytes") else item
         if not isinstance(raw, bytes) or len(raw) < 4:

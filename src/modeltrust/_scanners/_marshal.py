@@ -15,6 +15,7 @@ attempts, which keeps even adversarial inputs linear.
 from __future__ import annotations
 
 import ast
+import binascii
 import struct
 from dataclasses import dataclass, field
 
@@ -103,6 +104,7 @@ class _Reader:
         self.data = data
         self.pos = 0
         self.refs: list[object] = []
+        self.interned: list[str] = []  # Python 2 'R' references point into this list
         self.budget = max_objects
         self.max_depth = max_depth
         self.depth = 0
@@ -165,7 +167,17 @@ class _Reader:
         if kind in "stuaA":
             n = self.long()
             raw = self.take(n)
-            return raw if kind == "s" else raw.decode("utf-8", "replace")
+            if kind == "s":
+                return raw
+            text = raw.decode("utf-8", "replace")
+            if kind == "t":
+                self.interned.append(text)
+            return text
+        if kind == "R":
+            idx = self.long()
+            if not 0 <= idx < len(self.interned):
+                raise MarshalError(f"string reference {idx} to an unknown string")
+            return self.interned[idx]
         if kind in "zZ":
             return self.take(self.take(1)[0]).decode("latin-1")
         if kind in "([<>)":
@@ -198,11 +210,12 @@ class _Reader:
                 out[key] = value
 
     def _code(self) -> _Code:
-        start, nrefs = self.pos, len(self.refs)
+        start, nrefs, nint = self.pos, len(self.refs), len(self.interned)
         problems: list[str] = []
         for layout, longs, names in _LAYOUTS:
             self.pos = start
             del self.refs[nrefs:]
+            del self.interned[nint:]
             try:
                 return self._code_layout(layout, longs, names)
             except MarshalError as exc:
@@ -219,17 +232,20 @@ class _Reader:
             values[name] = self.long() if name == "L" else self.obj()
         if not isinstance(values["code"], bytes) or not isinstance(values["consts"], tuple):
             raise MarshalError("bytecode or constants have the wrong type")
-        if not isinstance(values["names"], tuple) or not isinstance(values["filename"], str):
+        filename = values["filename"]
+        if isinstance(filename, bytes) and layout == "python2":
+            filename = filename.decode("utf-8", "replace")
+        if not isinstance(values["names"], tuple) or not isinstance(filename, str):
             raise MarshalError("names or filename have the wrong type")
         if layout.startswith("python>=3.11") and not isinstance(values["localspluskinds"], bytes):
             raise MarshalError("localspluskinds is not bytes")
         if not layout.startswith("python>=3.11") and not isinstance(values["cellvars"], tuple):
             raise MarshalError("cellvars is not a tuple")
         info = CodeInfo(layout=layout)
-        info.names.update(n for n in values["names"] if isinstance(n, str))
-        info.filenames.add(values["filename"])
-        if isinstance(values["name"], str):
-            info.functions.add(values["name"])
+        info.names.update(_text(n) for n in values["names"] if isinstance(n, str | bytes))
+        info.filenames.add(filename)
+        if isinstance(values["name"], str | bytes):
+            info.functions.add(_text(values["name"]))
         _merge_consts(info, values["consts"], 0)
         return _Code(info)
 
@@ -240,6 +256,8 @@ def _merge_consts(info: CodeInfo, consts: object, depth: int) -> None:
     for c in consts:
         if isinstance(c, str):
             info.consts.add(c)
+        elif isinstance(c, bytes) and c:
+            info.consts.add(_text(c))
         elif isinstance(c, _Code):
             info.names |= c.info.names
             info.consts |= c.info.consts
@@ -247,6 +265,24 @@ def _merge_consts(info: CodeInfo, consts: object, depth: int) -> None:
             info.functions |= c.info.functions
         elif isinstance(c, tuple):
             _merge_consts(info, c, depth + 1)
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def function_bytes(text: str) -> bytes:
+    """The bytes Keras' ``func_load`` hands to ``marshal.loads`` for a function string.
+
+    Keras decodes leniently: ``codecs.decode(text.encode("ascii"), "base64")``, which skips
+    characters outside the base64 alphabet, and when that fails it falls back to
+    ``text.encode("raw_unicode_escape")`` (raw marshal bytes stored as text). Decoding the
+    same way means prefixes, junk characters or raw bytes cannot hide the bytecode.
+    """
+    try:
+        return binascii.a2b_base64(text.encode("ascii"))
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return text.encode("raw_unicode_escape")
 
 
 def looks_like_code(data: bytes) -> bool:
