@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,45 @@ def test_truncated_gguf_is_a_finding(tmp_path: Path) -> None:
     (root / "x.gguf").write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 8 + b"\xff" * 8)
     report = modeltrust.openness(root)
     assert "MT-LIN-006" in _ids(report)
+
+
+# --- hostile GGUF metadata, written byte by byte ------------------------------------------
+
+def _kv_string(key: str, value: bytes) -> bytes:
+    return _key(key) + struct.pack("<IQ", 8, len(value)) + value
+
+
+def _key(key: str) -> bytes:
+    return struct.pack("<Q", len(key.encode())) + key.encode()
+
+
+def _raw_gguf(*kvs: bytes, count: int | None = None) -> bytes:
+    n = len(kvs) if count is None else count
+    return b"GGUF" + struct.pack("<IQQ", 3, 0, n) + b"".join(kvs)
+
+
+@pytest.mark.parametrize(("blob", "has_error"), [
+    (_raw_gguf(_kv_string("general.base_model.count", b"not a number"),
+               _kv_string("general.base_model.0.name", b"x")), False),
+    (_raw_gguf(_kv_string("general.base_model.count", b"-7")), False),
+    (_raw_gguf(count=2**63), True),  # key count over the bound
+    (_raw_gguf(b"\xff" * 8), True),  # key length 2**64-1
+    (_raw_gguf(_kv_string("general.name", b"a")[:-1]), True),  # truncated value
+    (_raw_gguf(_key("abcd") + struct.pack("<I", 99)), True),  # unknown value type
+    (_raw_gguf(_key("abcd") + struct.pack("<IIQ", 9, 9, 3)), True),  # nested array
+    (_raw_gguf(_key("abcd") + struct.pack("<IIQ", 9, 8, 2**40)), True),  # 2**40 strings
+    (_raw_gguf(_kv_string("general.name", "\x1b[31mLlama\u202e".encode()),
+               _kv_string("general.base_model.0.repo_url",
+                          b"https://huggingface.co/meta-llama/Llama-3.1-8B\x00evil")), False),
+])
+def test_hostile_gguf_metadata(tmp_path: Path, blob: bytes, has_error: bool) -> None:
+    from modeltrust._assess.report import render_text
+
+    root = tmp_path / "m"
+    write_repo(root, {"license": "apache-2.0"})
+    (root / "x.gguf").write_bytes(blob)
+    report = modeltrust.openness(root)
+    assert ("MT-LIN-006" in _ids(report)) is has_error
+    assert "\x1b" not in render_text(report)
+    meta, error = read_general(str(root / "x.gguf"))
+    assert bool(error) is has_error

@@ -293,3 +293,21 @@ def test_random_text_stays_valid(desc: str, name: str, path: str, evidence: str,
     text.encode("utf-8")  # no lone surrogates reach the file
     assert_valid_cyclonedx(text)
     assert dumps(ev) == text
+
+
+def test_upstream_datasets_hang_off_the_dataset_derived_from_them() -> None:
+    ev = rich()
+    ev = dataclasses.replace(ev, datasets=(*ev.datasets, DatasetFact(
+        "stingning/ultrachat", "source", "CC-BY-NC-4.0", gated=False)))
+    text = dumps(ev)
+    assert_valid_cyclonedx(text)
+    doc = json.loads(text)
+    comps = {c["bom-ref"]: c for c in doc["components"]}
+    upstream = comps["dataset:stingning/ultrachat"]
+    assert props(upstream, "modeltrust:dataset-role") == ["source"]
+    assert upstream["licenses"][0]["license"]["id"] == "CC-BY-NC-4.0"
+    card_refs = {r["ref"] for r in model_of(doc)["modelCard"]["modelParameters"]["datasets"]}
+    assert "dataset:stingning/ultrachat" not in card_refs  # the model card declares 3, not 4
+    graph = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert "dataset:stingning/ultrachat" not in graph[model_of(doc)["bom-ref"]]
+    assert graph["dataset:HuggingFaceH4/ultrachat_200k"] == ["dataset:stingning/ultrachat"]

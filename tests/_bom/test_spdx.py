@@ -327,3 +327,17 @@ def test_odd_text_stays_valid(desc: str, name: str, path: str, unknown: str,
     text.encode("utf-8")
     assert_valid_spdx(text)
     assert dumps(ev) == text
+
+
+def test_upstream_dataset_is_an_ancestor_of_the_declared_one() -> None:
+    ev = rich()
+    ev = dataclasses.replace(ev, datasets=(*ev.datasets, DatasetFact(
+        "stingning/ultrachat", "source", "CC-BY-NC-4.0")))
+    assert_valid_spdx(dumps(ev))
+    nodes = graph(ev)
+    upstream = named(nodes, "dataset_DatasetPackage", "stingning/ultrachat")
+    ultra = named(nodes, "dataset_DatasetPackage", "HuggingFaceH4/ultrachat_200k")
+    assert rels(nodes, "descendantOf")[ultra["spdxId"]] == [upstream["spdxId"]]
+    trained = rels(nodes, "trainedOn")[NS + "model"]
+    assert upstream["spdxId"] not in trained and ultra["spdxId"] in trained
+    assert "role: source" in upstream["comment"]

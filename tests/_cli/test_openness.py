@@ -58,3 +58,27 @@ def test_missing_target_exit_2(tmp_path: Path) -> None:
 
 def test_bad_option_exit_2(tmp_path: Path) -> None:
     assert run("openness", str(tmp_path), "--format", "xml").exit_code == 2
+
+
+def test_audit_has_openness_section(tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "m", {"license": "apache-2.0",
+                                       "base_model": "meta-llama/Llama-3.1-8B"})
+    res = run("audit", str(root))
+    assert "Openness" in res.output
+    assert "OSAID 1.0: not_met" in res.output
+    assert "MOF 1.0 class: none" in res.output
+    assert "base model: meta-llama/Llama-3.1-8B" in res.output
+    assert res.exit_code == 1  # MT-LIN-001 (high) counts toward --fail-on in audit too
+
+
+def test_json_contract_fields(tmp_path: Path) -> None:
+    res = run("openness", str(open_repo(tmp_path / "m")), "--format", "json")
+    doc = json.loads(res.output)
+    assert doc["licence"]["spdx"] == "Apache-2.0"
+    assert isinstance(doc["licence"]["clauses"], list)
+    assert doc["osaid"]["verdict"] == "met"
+    assert {r["status"] for r in doc["osaid"]["rules"]} == {"met"}
+    assert all({"id", "status", "evidence"} <= set(r) for r in doc["osaid"]["rules"])
+    assert doc["mof"]["class"] == "I" and len(doc["mof"]["components"]) == 17
+    assert doc["data"]["datasets"][0]["id"] == "example/eval-set"
+    assert doc["lineage"]["base_models"] == []

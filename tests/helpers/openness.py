@@ -356,3 +356,29 @@ def open_repo(root: Path, licence: str = "apache-2.0") -> Path:
         "SECURITY.md": "Report issues to security@example.org\n",
     }
     return write_repo(root, meta, FULL_CARD_BODY, files)
+
+
+def write_gguf(path: Path, strings: dict[str, str], uints: dict[str, int] | None = None) -> Path:
+    """A GGUF file with only the given metadata (no tensors), written by the gguf library."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    for key, value in strings.items():
+        writer.add_string(key, value)
+    for key, number in (uints or {}).items():
+        writer.add_uint32(key, number)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def hub_repo(hub: Path, kind: str, repo_id: str, meta: dict[str, Any] | None,
+             body: str = "# Card\n", rev: str = "c" * 40) -> Path:
+    """A Hugging Face cache repository (``models--org--name``) with one snapshot and refs/main."""
+    repo = hub / f"{kind}--{repo_id.replace('/', '--')}"
+    snap = write_repo(repo / "snapshots" / rev, meta, body)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(rev)
+    return snap

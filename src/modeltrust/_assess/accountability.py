@@ -18,6 +18,8 @@ from modeltrust._assess.yamlsafe import as_list, as_str
 from modeltrust.findings import Finding
 from modeltrust.rules import finding
 
+DATE_KEYS = ("date", "release_date", "released", "last_updated")
+"""Card metadata keys that carry a release date (none is standard on the Hub)."""
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _REV = re.compile(r"^[0-9a-f]{40}$")
 _SECURITY = re.compile(r"(^|/)(\.github/)?security(\.md|\.txt|\.rst)?$", re.IGNORECASE)
@@ -56,10 +58,11 @@ def assess_accountability(snap: Snapshot, card: Card, gguf: dict[str, dict[str, 
     security = next((snap.path_of(r) for r in sorted(snap.files) if _SECURITY.search(r)), None)
     fields = card.meta.get("extra_gated_fields") if card.meta_ok else None
     gating = tuple(sorted(str(k)[:100] for k in fields)[:50]) if isinstance(fields, dict) else ()
-    gated = bool(card.meta.get("gated") or card.meta.get("extra_gated_prompt") or gating) \
+    gated = _gated(card.meta.get("gated"), card.meta.get("extra_gated_prompt"), gating) \
         if card.meta_ok else False
     revision, rsource = _revision(snap)
-    date = as_str(card.meta.get("date")) if card.meta_ok else ""
+    date = next((as_str(card.meta.get(k))[:64] for k in DATE_KEYS
+                 if card.meta_ok and as_str(card.meta.get(k))), "")
     for meta in gguf.values():
         date = date or meta.get("general.date", "")
     if not contacts and security is None:
@@ -68,6 +71,13 @@ def assess_accountability(snap: Snapshot, card: Card, gguf: dict[str, dict[str, 
                                 "no contact in the card and no SECURITY.md"))
     return Accountability(publisher, psource, contacts, security, gated, gating, revision,
                           rsource, date or None)
+
+
+def _gated(flag: object, prompt: object, fields: tuple[str, ...]) -> bool:
+    """``gated: auto|manual|true`` gates; ``false``/``no`` (as text too) does not."""
+    if isinstance(flag, str):
+        flag = flag.strip().lower() not in ("", "false", "no", "0", "none", "off")
+    return bool(flag or as_str(prompt) or fields)
 
 
 def _publisher(snap: Snapshot, card: Card,
@@ -93,7 +103,7 @@ def _contacts(card: Card) -> tuple[str, ...]:
         text = sec.heading
     found.update(_EMAIL.findall(text[:20_000]))
     if card.meta_ok:
-        found.update(as_list(card.meta.get("contact")))
+        found.update(c[:200] for c in as_list(card.meta.get("contact"))[:20])
     if sec is not None and sec.by == "heading" and not found and text.strip():
         found.add(f"section '{sec.heading}' (line {sec.line})")
     return tuple(sorted(found)[:20])

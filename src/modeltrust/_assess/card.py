@@ -2,15 +2,21 @@
 
 The front matter is read with ``yaml.safe_load`` on a bounded string and copied into
 plain data (see :mod:`.yamlsafe`). Sections are found by heading first and by content
-second, skipping fenced code blocks (whose ``#`` lines are comments, not headings).
+second, skipping code blocks (whose ``#`` lines are comments, not headings). The body's
+structure (ATX and setext headings, fenced and indented code, line ranges) comes from
+markdown-it-py's CommonMark block parser, not from home-made regular expressions.
 Nothing here raises on bad input: problems become findings on the card.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from modeltrust._assess import rules
 from modeltrust._assess.snapshot import Snapshot
@@ -19,31 +25,54 @@ from modeltrust.findings import Finding, Location
 from modeltrust.rules import finding
 
 SECTION_KINDS: dict[str, str] = {
-    "intended_use": r"intended|\buses?\b|direct use|downstream use|use cases?",
-    "limitations": r"limitation|out[- ]of[- ]scope|caveat|shortcoming",
-    "training_data": r"training data|train(ing)? (set|corpus|datasets?)|datasets?|\bdata\b",
-    "evaluation": r"evaluat|results|benchmark|performance|metrics",
-    "bias_risks": r"bias|risk|ethic|safety|harm|fairness",
-    "environmental_impact": r"environment|carbon|co2|emission|energy",
-    "contact": r"contact|support|feedback|questions|maintainer|get in touch",
-    "licence": r"licen[cs]e|terms of use",
+    "intended_use": r"intended|^(?!.*\bhow to\b).*\buses?\b|direct use|downstream use|"
+                    r"use cases?|applications?|purpose|使用方式|适用范围|用途|使用场景",
+    "limitations": r"limitation|out[- ]of[- ]scope|caveat|shortcoming|known (issues|failure)|"
+                   r"misuse|not (suitable|intended)|局限|限制",
+    "training_data": r"training (data|details|corpus|set|mixture)|"
+                     r"train(ing)? (set|corpus|datasets?)|pre-?training data|"
+                     r"^(?!.*\b(test|testing|eval\w*|validation|benchmark)\b).*(\bdatasets?\b|\bdata\b)|训练数据",
+    "evaluation": r"evaluat|results|benchmark|performance|metrics|testing|评估|评测|测试|结果",
+    "bias_risks": r"bias|risk|ethic|safety|harm|fairness|responsible ai|偏差|偏见|风险|安全",
+    "environmental_impact": r"environment|carbon|co2|emission|energy|compute infrastructure|"
+                            r"碳排放|环境",
+    "contact": r"contact|\bsupport\b|feedback|questions|maintainer|get in touch|联系",
+    "licence": r"licen[cs]e|terms of use|许可|协议",
 }
-"""Section kind -> regular expression matched against headings (case-insensitive)."""
+"""Section kind -> regular expression matched against headings (case-insensitive).
+
+Chinese keywords are the headings of ModelScope's card template (期望模型使用方式以及适用范围,
+模型局限性以及可能的偏差, 训练数据介绍, 数据评估及结果 ...).
+"""
 
 EXPECTED_SECTIONS = ("intended_use", "limitations", "training_data", "evaluation",
                      "bias_risks", "environmental_impact", "contact")
 """The sections a complete model card has (a finding lists the missing ones)."""
 
 CONTENT_HINTS: dict[str, str] = {
-    "environmental_impact": r"carbon (emissions|footprint)|co2(eq)? emitted|kg co2",
-    "contact": r"[\w.+-]+@[\w-]+\.[\w.]+|please contact|reach out to",
-    "bias_risks": r"\bbias(es|ed)?\b.{0,80}\b(model|output)",
-    "limitations": r"\bthe model (may|can) (produce|generate|not)",
+    "intended_use": r"\b(is|are) (primarily |mainly )?intended (to be used )?(for|as|to)\b|"
+                    r"\bintended uses?\b|\bdesigned (for|to be used)\b",
+    "training_data": r"\b(trained|pre-?trained|fine-?tuned) (it )?(on|with|using)\b.{0,80}"
+                     r"\b(data|dataset|corpus|corpora|tokens|examples|pairs|sentences|texts?)\b",
+    "evaluation": r"\b(evaluated|benchmarked|tested) (it )?(on|against|with)\b|"
+                  r"\b(achieves?|scores?|reaches)\b.{0,60}\b(accuracy|f1|bleu|rouge|exact match|"
+                  r"pass@\d|perplexity)",
+    "environmental_impact": r"carbon (emissions|footprint)|co2(eq| eq|e)? (emitted|emissions)|"
+                            r"kg ?co2|tco2|gpu[- ]hours",
+    "contact": r"[\w.+-]+@[\w-]+\.[\w.]+|please contact|reach out to|open an issue",
+    "bias_risks": r"\bbias(es|ed)?\b.{0,80}\b(model|output)|\b(model|output)s?\b.{0,80}"
+                  r"\b(biased|stereotyp\w*|harmful|toxic|offensive)\b",
+    "limitations": r"\bthe model (may|can|might|does) (produce|generate|not|fail|hallucinate)|"
+                   r"\bshould not be used (for|to|in)\b|\bnot suitable for\b",
 }
 """Section kind -> body text pattern that counts when no heading matched."""
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_KIND_RES = {k: re.compile(p, re.IGNORECASE) for k, p in SECTION_KINDS.items()}
+_HINT_RES = {k: re.compile(p, re.IGNORECASE) for k, p in CONTENT_HINTS.items()}
+_HTML_HEADING = re.compile(r"^\s*<h([1-6])\b[^>]{0,200}>(.{1,200}?)</h\1>", re.IGNORECASE)
+_RAW_HTML = re.compile(r"\s*<(pre|script|style|textarea)\b", re.IGNORECASE)
+_BOLD_LINE = re.compile(r"(\*\*|__).{2,80}?\1:?")
+_TAGS = re.compile(r"<[^>]{0,200}>|[*_`]+")
 _FRONT_END = re.compile(r"^(---|\.\.\.)\s*$", re.MULTILINE)
 
 
@@ -85,15 +114,12 @@ class Card:
         sec = self.section(kind)
         if sec is None or sec.by != "heading":
             return ""
-        lines = self.body.splitlines()[sec.line - self.body_line:]
-        level = len(lines[0]) - len(lines[0].lstrip("#")) if lines else 1
-        out: list[str] = []
-        for ln in lines[1:]:
-            m = _HEADING.match(ln)
-            if m and len(m.group(1)) <= level:
-                break
-            out.append(ln)
-        return "\n".join(out)[:limit]
+        first = sec.line - self.body_line
+        heads = [h for h in headings(self.body) if h[0] > first]
+        lines = self.body.splitlines()
+        level = next((lv for i, lv, _ in headings(self.body) if i == first), 1)
+        end = next((i for i, lv, _ in heads if lv <= level), len(lines))
+        return "\n".join(lines[first + 1:end])[:limit]
 
 
 def read_card(snap: Snapshot) -> Card:
@@ -153,31 +179,147 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return meta, body, stripped.count("\n", 0, rest_start + 1) + 1 if rest_start >= 0 else 1
 
 
+MAX_LINES = 50_000
+"""Lines of the body read for headings and content hints. Real cards have hundreds of
+lines; a 1 MiB card of one-character lines would otherwise make ~1M block tokens."""
+
+_BLOCKS = MarkdownIt("commonmark", {"maxNesting": 20}).disable(["inline", "reference"])
+"""Block structure only. ``maxNesting`` caps blockquote and list depth (100k ``>`` give
+20 levels). Inline parsing (emphasis, links, entities: seconds on a hostile 1 MiB body)
+and link reference definitions (a slow scan, irrelevant to headings) are switched off;
+heading text is the raw inline source, cleaned with ``_TAGS``."""
+
+_INLINE = MarkdownIt("commonmark")
+"""Inline parser for one short candidate line (a bold-only first line of a paragraph)."""
+
+
+def headings(body: str) -> list[tuple[int, int, str]]:
+    """(line index, level, text) of each heading outside code: ATX, setext, HTML and bold lines.
+
+    Line indices are those of ``body.splitlines()``. Beyond CommonMark, two conventions
+    common on model cards count: ``<h1>``..``<h6>`` lines in an HTML block (at their
+    level) and a paragraph outside lists whose first line is only bold text
+    (``**Limitations:**``) as a level-6 heading.
+    """
+    return list(_layout(body)[0])
+
+
+@functools.lru_cache(maxsize=8)
+def _layout(body: str) -> tuple[tuple[tuple[int, int, str], ...], frozenset[int]]:
+    """Headings and the lines to skip for content hints (code, HTML comments), from tokens.
+
+    The parser gets the first ``MAX_LINES`` of ``body.splitlines()`` joined by newlines, so
+    its line numbers are the ``splitlines`` indices (CommonMark does not break lines at a
+    form feed or U+2028). Cached: ``Card.section_text`` asks again for each section kind.
+    """
+    tokens = _BLOCKS.parse("\n".join(body.splitlines()[:MAX_LINES]))
+    out: list[tuple[int, int, str]] = []
+    code: set[int] = set()
+    lists = 0
+    for n, tok in enumerate(tokens):
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            lists += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            lists -= 1
+        if tok.map is None:
+            continue
+        start, end = tok.map
+        if tok.type in ("fence", "code_block"):
+            code.update(range(start, end))
+        elif tok.type == "heading_open":
+            out.append((start, int(tok.tag[1]), _inline_text(tokens, n).replace("\n", " ")))
+        elif tok.type == "html_block":
+            out.extend(_html_headings(tok.content, start, code))
+        elif tok.type == "paragraph_open" and not lists:
+            bold = _bold_line(_inline_text(tokens, n).split("\n", 1)[0])
+            if bold:
+                out.append((start, 6, bold))
+    cleaned = tuple((i, lv, " ".join(_TAGS.sub(" ", t).split())[:200]) for i, lv, t in out)
+    return cleaned, frozenset(code)
+
+
+def _inline_text(tokens: list[Token], n: int) -> str:
+    """The raw source of the inline token after block token ``n`` (headings, paragraphs)."""
+    nxt = tokens[n + 1] if n + 1 < len(tokens) else None
+    return nxt.content if nxt is not None and nxt.type == "inline" else ""
+
+
+def _html_headings(html: str, start: int, hidden: set[int]) -> list[tuple[int, int, str]]:
+    """``<hN>text</hN>`` lines of an HTML block (CommonMark leaves HTML blocks opaque).
+
+    Text inside ``<!-- -->`` comments is not rendered, so it names no heading and its lines
+    join ``hidden`` (no content hints either): a card cannot claim a section in a comment.
+    Raw-text blocks (``<pre>``, ``<script>``, ``<style>``, ``<textarea>``) hold no headings.
+    """
+    if _RAW_HTML.match(html):
+        return []
+    shown = _uncomment(html).split("\n")
+    found = []
+    for k, (orig, ln) in enumerate(zip(html.split("\n"), shown, strict=True)):
+        if orig.strip() and not ln.strip():
+            hidden.add(start + k)
+        m = _HTML_HEADING.match(ln[:1000])
+        if m:
+            found.append((start + k, int(m.group(1)), m.group(2)))
+    return found
+
+
+def _uncomment(html: str) -> str:
+    """``html`` with each ``<!-- ... -->`` (an unclosed one: to the end) blanked, newlines kept.
+
+    A linear scan: a lazy regex would rescan the rest once for each unclosed ``<!--``.
+    """
+    parts: list[str] = []
+    pos = 0
+    while (opening := html.find("<!--", pos)) >= 0:
+        closing = html.find("-->", opening + 4)
+        stop = len(html) if closing < 0 else closing + 3
+        parts.append(html[pos:opening])
+        parts.append("\n" * html.count("\n", opening, stop))
+        pos = stop
+    parts.append(html[pos:])
+    return "".join(parts)
+
+
+def _bold_line(line: str) -> str | None:
+    """The text of a line that is only strong emphasis (2-80 characters, optional colon).
+
+    A cheap shape check first, then the inline parser decides (escapes, unbalanced
+    markers, nested emphasis or code disqualify the line).
+    """
+    line = line.strip()
+    if not _BOLD_LINE.fullmatch(line):
+        return None
+    kinds = [(t.type, t.content) for t in _INLINE.parseInline(line)[0].children or []
+             if t.type != "text" or t.content.strip()]
+    if len(kinds) == 4 and kinds[3] == ("text", ":"):
+        kinds.pop()
+    if [k for k, _ in kinds] != ["strong_open", "text", "strong_close"]:
+        return None
+    text = kinds[1][1].rstrip(":").strip()
+    return text if len(text) >= 2 else None
+
+
 def find_sections(body: str, first_line: int = 1) -> list[Section]:
-    """Sections by heading (outside code fences), then by content for kinds still missing."""
+    """Sections by heading, then by content (outside code and comments) for kinds missing."""
     found: list[Section] = []
     lines = body.splitlines()
-    fenced = False
-    headings: list[tuple[int, str]] = []
-    for i, ln in enumerate(lines):
-        if _FENCE.match(ln):
-            fenced = not fenced
-            continue
-        m = None if fenced else _HEADING.match(ln)
-        if m:
-            headings.append((i, m.group(2)[:200]))
-    for n, (i, heading) in enumerate(headings):
-        end = headings[n + 1][0] if n + 1 < len(headings) else len(lines)
+    layout, code = _layout(body)
+    heads = [(i, t) for i, _, t in layout]
+    for n, (i, heading) in enumerate(heads):
+        end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
         words = sum(len(ln.split()) for ln in lines[i + 1:end])
-        for kind, pattern in SECTION_KINDS.items():
-            if re.search(pattern, heading, re.IGNORECASE):
+        for kind, kind_re in _KIND_RES.items():
+            if kind_re.search(heading):
                 found.append(Section(kind, heading, first_line + i, words))
     have = {s.kind for s in found}
-    for kind, pattern in CONTENT_HINTS.items():
+    for kind, hint_re in _HINT_RES.items():
         if kind in have:
             continue
-        for i, ln in enumerate(lines[:50_000]):
-            m = re.search(pattern, ln[:2000], re.IGNORECASE)
+        for i, ln in enumerate(lines[:MAX_LINES]):
+            if i in code:
+                continue
+            m = hint_re.search(ln[:2000])
             if m:
                 found.append(Section(kind, ln.strip()[:120], first_line + i, 0, by="content"))
                 break

@@ -20,8 +20,11 @@ _NORM = re.compile(r"[^a-z0-9]+")
 
 
 def normalise(text: str) -> str:
-    """Lower case, quotes and punctuation as single spaces: the space fingerprints live in."""
-    return " " + _NORM.sub(" ", text.lower()).strip() + " "
+    """Lower case, quotes and punctuation as single spaces: the space fingerprints live in.
+
+    ``++`` is kept as the word ``plusplus`` (OpenRAIL++-M differs from OpenRAIL-M only there).
+    """
+    return " " + _NORM.sub(" ", text.lower().replace("++", " plusplus ")).strip() + " "
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Licence:
     naming: str = ""
     fingerprints: tuple[tuple[str, ...], ...] = ()
     exclude: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    """Regular expressions for ``license_link`` URLs that name this licence."""
 
     @property
     def restrictive(self) -> bool:
@@ -61,10 +66,25 @@ class Catalogue:
     open_content: frozenset[str]
 
     def by_hf_id(self, text: str) -> Licence | None:
-        """The licence a Hugging Face id or a ``license_name`` names (case-insensitive)."""
+        """The licence a Hugging Face id or a ``license_name`` names.
+
+        Case, punctuation and spacing are ignored (``Apache License, Version 2.0``).
+        """
         wanted = text.strip().lower()
         for lic in self.licences:
             if wanted in lic.hf or wanted == lic.key or wanted in lic.names:
+                return lic
+        loose = normalise(wanted)
+        if loose.strip():
+            for lic in self.licences:
+                if any(normalise(n) == loose for n in (lic.key, *lic.hf, *lic.names)):
+                    return lic
+        return None
+
+    def by_link(self, url: str) -> Licence | None:
+        """The licence a ``license_link`` URL names, when its address is distinctive."""
+        for lic in self.licences:
+            if any(re.search(p, url[:500], re.IGNORECASE) for p in lic.links):
                 return lic
         return None
 
@@ -96,6 +116,7 @@ def _licence(e: dict[str, Any]) -> Licence:
         version=e.get("version", ""), naming=e.get("naming", ""),
         fingerprints=tuple(tuple(normalise(p) for p in fp) for fp in e.get("fingerprints", ())),
         exclude=tuple(normalise(p) for p in e.get("exclude", ())),
+        links=tuple(e.get("links", ())),
     )
 
 
@@ -150,16 +171,22 @@ def spdx_expression(text: str) -> str | None:
 
 
 def fingerprint(text: str) -> list[tuple[Licence, int]]:
-    """Licences whose fingerprint matches ``text``, best (longest evidence) first."""
+    """Licences whose fingerprint matches ``text``, in the order their evidence appears.
+
+    The licence a file *is* comes first (its title or opening words); licences it only
+    mentions or quotes further down come after. Ties go to the longer evidence.
+    """
     norm = normalise(text[:2_000_000])
-    hits: list[tuple[Licence, int]] = []
+    hits: list[tuple[Licence, int, int]] = []
     for lic in catalogue().licences:
         if any(x in norm for x in lic.exclude):
             continue
-        best = 0
+        best: tuple[int, int] | None = None
         for phrases in lic.fingerprints:
-            if all(p in norm for p in phrases):
-                best = max(best, sum(len(p) for p in phrases))
-        if best:
-            hits.append((lic, best))
-    return sorted(hits, key=lambda h: (-h[1], h[0].key))
+            found = [norm.find(p) for p in phrases]
+            if all(i >= 0 for i in found):
+                cand = (min(found), -sum(len(p) for p in phrases))
+                best = cand if best is None else min(best, cand)
+        if best is not None:
+            hits.append((lic, best[0], -best[1]))
+    return [(lic, size) for lic, _, size in sorted(hits, key=lambda h: (h[1], -h[2], h[0].key))]

@@ -23,54 +23,109 @@ MAX_SENTENCE = 2_000
 MAX_QUOTE = 400
 MAX_PER_KIND = 3
 
+_MONEY = (r"([$\u20ac\u00a3\u00a5\u20a9\u20b9]\s?\d|\b(usd|eur|gbp|rmb|cny|jpy|krw|inr|chf|"
+          r"us\s?dollars?|dollars?|euros?|pounds?( sterling)?|yuan|renminbi|yen)\b|"
+          r"\d[\d,.]*\s*(thousand|million|billion|mn|bn|[mkb])\b)")
+_MORE = r"(exceed\w*|in excess of|more than|greater than|over|above|at least|surpass\w*)"
+_PROHIBIT = (r"\b((shall|will|must|may|can|agree|are|is)\s*(not|never)|cannot|prohibit\w*|"
+             r"forbid\w*|restrict\w*|not (be )?(permitted|allowed)|may only|shall only|no )")
+
 KINDS: dict[str, tuple[str, ...]] = {
     "field_of_use": (
-        r"\bagree not to use\b",
+        r"\bagree (that you will |you will |to )?not (to )?use\b",
         r"\b(acceptable|prohibited) use polic(y|ies)\b",
-        r"\buse restrictions?\b",
-        r"\byou (shall|will|must) not use\b.{0,200}\b(for|to)\b",
-        r"\bnot (be )?used? (for|in) (any )?(military|surveillance|medical|weapons?)",
+        r"\buse restrictions?\b|\bprohibited uses?\b|\brestricted uses?\b",
+        r"\b(you|licensee|users?|recipients?|licensees)\b.{0,30}\b(shall|will|must|may|agree)"
+        r"\s*(not|never)\b.{0,60}\buse\b.{0,200}\b(for|to|in|as)\b",
+        r"\b(are|is) not (permitted|allowed|authori[sz]ed) to use\b.{0,200}\b(for|to|in)\b",
+        r"\bnot (be )?used? (for|in|to)\b.{0,60}\b(military|surveillance|medical|weapons?|"
+        r"warfare|law enforcement|biometric|harm\w*|illegal|unlawful|discriminat\w*)",
+        r"\buse\b.{0,80}\b(is|are) (strictly )?(prohibited|forbidden|not permitted)\b",
     ),
     "user_threshold": (
-        r"\bmonthly active users\b",
-        r"\b(annual|total) (gross )?revenues?\b.{0,200}\b(exceed|in excess of|more than|greater)",
-        r"\b(exceed|in excess of|more than|greater than)\b.{0,60}\b(us )?\$\s?[0-9][0-9,.]*",
+        r"\b(monthly|daily|weekly) active users?\b",
+        r"\b\d[\d,.]*\s*(thousand|million|billion|[mkb])?\s*\(?(maus?|daus?)\b",
+        r"\b(maus?|daus?)\b.{0,80}\b" + _MORE + r"\b.{0,40}\d",
+        r"\b(revenues?|turnover|sales|income|receipts)\b.{0,200}\b" + _MORE + r"\b.{0,60}"
+        + _MONEY,
+        r"\b" + _MORE + r"\b.{0,60}" + _MONEY + r".{0,120}\b(revenues?|turnover|sales|income)\b",
     ),
     "output_ban": (
-        r"\b(outputs?|results?)\b.{0,120}\bto (improve|train|develop)\b.{0,120}\b(other|another)"
-        r"\b.{0,40}\b(models?|ai|llms?)\b",
-        r"\b(improve|train)\b.{0,60}\b(any )?other (large )?(language )?models?\b",
+        r"^(?=.*\b(outputs?|results?|generations?|generated (content|text|data))\b)"
+        r"(?=.*\b(train\w*|improv\w*|develop\w*|distil\w*|fine[- ]?tun\w*|creat\w*|build\w*)\b)"
+        r"(?=.*(\b(other|another|competing|different|third[- ]party|rival)\b.{0,60}"
+        r"\b(models?|llms?|ai|systems?|products?)\b|\bcompet\w*))"
+        r"(?=.*" + _PROHIBIT + r")",
     ),
     "naming": (
-        r"\bbuilt with\s+[\"'\u201c\u2018]?\w+",
-        r"\bat the beginning of any such (ai )?model name\b",
-        r"\b(improved|powered) (using|by)\s+[\"'\u201c\u2018]?\w+",
-        r"\bmodel name (must|shall) (begin|start) with\b",
+        r"\b(built|made|created|improved|powered|developed) (with|using|by|on)\s*[\"'\u201c\u2018]",
+        r"\b(display|include|state|mark)\w*\b.{0,60}\b(built|made|powered|improved) "
+        r"(with|using|by|on)\b",
+        r"\bat the beginning of (any|such|the|its|their)\b.{0,40}\bnames?\b",
+        r"\bnames?\b.{0,80}\b(must|shall|should|is required to|are required to)\b.{0,40}"
+        r"\b(begin|start|include|contain|be prefixed|carry)\w*",
+        r"\b(prefix|suffix)\w*\b.{0,80}\b(names?|derivatives?)\b",
+        r"\bnames?\b.{0,40}\b(with|using) the (prefix|suffix)\b",
+        r"\b(include|contain|carry)\w*\b.{0,60}\bin (its|their|the|such|any|your)\b.{0,30}"
+        r"\bnames?\b",
     ),
     "remote_restriction": (
-        r"\brestrict\b.{0,40}\bremotely or otherwise\b",
-        r"\bremotely or otherwise\b.{0,40}\brestrict",
+        r"\bremote(ly)?\b.{0,80}\b(restrict|disabl|revok|suspend|terminat|limit|deactivat|"
+        r"shut)\w*",
+        r"\b(restrict|disabl|revok|suspend|limit|deactivat)\w*\b.{0,80}\bremote(ly)?\b",
+        r"\bkill[- ]switch\b",
     ),
     "termination_deletion": (
-        r"\b(delete|destroy)\b.{0,80}\b(cease|stop)\b.{0,40}\buse\b",
-        r"\b(cease|stop)\b.{0,40}\buse\b.{0,80}\b(delete|destroy)\b",
-        r"\bterminat\w*\b.{0,200}\b(delete|destroy)\b",
+        r"\b(delete|destroy|erase|purge|remove)\b.{0,80}\b(cease|stop|discontinue)\b.{0,40}"
+        r"\bus(e|ing|age)\b",
+        r"\b(cease|stop|discontinue)\b.{0,40}\bus(e|ing|age)\b.{0,120}\b(delete|destroy|"
+        r"erase|purge|remove)\b",
+        r"\bterminat\w*\b.{0,200}\b(delete|destroy|erase|purge|remove)\b",
+        r"\b(delete|destroy|erase|purge|remove)\b.{0,200}\b(upon|on|after|following|"
+        r"in the event of)\b.{0,20}\bterminat\w*",
     ),
     "non_commercial": (
         r"\bnon[- ]?commercial\b",
-        r"\bnot (be )?(used )?for (any )?commercial (use|purposes?)\b",
-        r"\bno commercial use\b",
+        r"\bnot\b.{0,60}\bfor (any )?commercial (use|uses|purposes?|advantage|exploitation)\b",
+        r"\bno commercial (use|uses|purposes?|exploitation)\b",
+        r"\bcommercial (use|uses|usage|purposes?|exploitation|applications?|deployment)\b.{0,60}"
+        r"\b(is|are|will be|shall be)? ?(not (permitted|allowed|authori[sz]ed|granted)|"
+        r"prohibited|forbidden|excluded|requires?|subject to)",
+        r"\b(may|shall|must|can)(not| not)\b.{0,80}\bcommercial(ly)?\b",
+        r"\bcannot\b.{0,80}\bcommercial(ly)?\b",
     ),
     "research_only": (
-        r"\b(solely|only|exclusively)\b.{0,40}\bresearch\b",
-        r"\bresearch (and|or) (evaluation|academic) (use|purposes) only\b",
+        r"\b(solely|only|exclusively|strictly)\b.{0,40}\b(research|academic)\b",
+        r"\b(research|academic|educational|evaluation|scientific)\b.{0,60}\b(purposes?|use|uses)"
+        r" only\b",
         r"\bresearch purposes only\b",
-        r"\bresearch (use|license)\b.{0,80}\bonly\b",
+        r"\bresearch (use|licen[cs]e)\b.{0,80}\bonly\b",
+        r"\b(restricted|limited) to\b.{0,40}\b(research|academic|evaluation)\b",
     ),
 }
 """Clause kind -> patterns (case-insensitive) that mark a sentence as that kind."""
 
+PERMISSIONS: dict[str, str] = {
+    "non_commercial": r"\b(commercial|commercially)\s*(and|or|and/or|,)\s*non[- ]?commercial|"
+                      r"non[- ]?commercial\s*(and|or|and/or|,)\s*commercial|"
+                      r"including (for )?commercial|any purpose,? (including )?commercial",
+    "research_only": r"\bnot (only|just|limited to|restricted to)\b.{0,20}\bresearch",
+    "field_of_use": r"\buse\b.{0,30}\b(names?|trademarks?|trade names|logos?|marks)\b|"
+                    r"\bexcept in compliance with\b",
+    "user_threshold": r"\bliabilit\w*|\bdamages\b",
+}
+"""Clause kind -> a pattern that shows the sentence grants rather than restricts."""
+
+SUBSUMES: dict[str, tuple[str, ...]] = {
+    "output_ban": ("field_of_use",),
+    "non_commercial": ("field_of_use",),
+    "research_only": ("field_of_use",),
+}
+"""A kind found in a sentence hides these kinds there (one clause, one class)."""
+
 _COMPILED = {k: tuple(re.compile(p, re.IGNORECASE) for p in v) for k, v in KINDS.items()}
+_GRANTS = {k: re.compile(p, re.IGNORECASE) for k, p in PERMISSIONS.items()}
+_MARKUP = re.compile(r"[*_`~]+|\\(?=\S)|<[^>\n]{0,40}>|^#+\s*|^>\s*")
 _SPLIT = re.compile(r"(?<=[.;!?])\s+(?=[\"'(\u201c]?[A-Z0-9])|\n\s*\n|"
                     r"\n\s*(?=[-*\u2022]|\(?[a-z0-9]{1,3}[.)]\s)")
 
@@ -118,15 +173,22 @@ def find_clauses(text: str, path: str, first_line: int = 1) -> list[Clause]:
     found: list[Clause] = []
     per_kind: dict[str, int] = {}
     for line, sentence in sentences(text):
-        kinds = {k for k, pats in _COMPILED.items() if any(p.search(sentence) for p in pats)}
-        if "output_ban" in kinds:  # "you will not use ... outputs to improve" is that, only
-            kinds.discard("field_of_use")
-        for kind in sorted(kinds):
+        for kind in sorted(kinds_of(sentence)):
             if per_kind.get(kind, 0) >= MAX_PER_KIND:
                 continue
             per_kind[kind] = per_kind.get(kind, 0) + 1
             found.append(Clause(kind, path, line + first_line - 1, quote(sentence)))
     return sorted(found)
+
+
+def kinds_of(sentence: str) -> set[str]:
+    """The clause kinds one sentence shows (Markdown emphasis and markup ignored)."""
+    plain = " ".join(_MARKUP.sub(" ", sentence).split())
+    kinds = {k for k, pats in _COMPILED.items() if any(p.search(plain) for p in pats)}
+    kinds -= {k for k in kinds if k in _GRANTS and _GRANTS[k].search(plain)}
+    for kind in sorted(kinds):
+        kinds -= set(SUBSUMES.get(kind, ()))
+    return kinds
 
 
 def quote(sentence: str) -> str:

@@ -110,12 +110,13 @@ def resolve(value: str, name: str = "", link: str = "") -> Resolved | None:
         return None
     cat = catalogue()
     if value.lower() == "other":
-        for hint in (name, link.rstrip("/").rsplit("/", 1)[-1] if link else ""):
-            lic = cat.by_hf_id(hint) if hint else None
-            if lic is not None:
-                return Resolved(lic.id, lic, True)
-        if name:
-            return Resolved("LicenseRef-" + _idstring(name), None, False)
+        lic = cat.by_hf_id(name) if name else None
+        lic = lic or (cat.by_link(link) if link else None)
+        lic = lic or (cat.by_hf_id(link.rstrip("/").rsplit("/", 1)[-1]) if link else None)
+        if lic is not None:
+            return Resolved(lic.id, lic, True)
+        if name or link:
+            return Resolved("LicenseRef-" + _idstring(name or "other"), None, False)
         return None
     lic = cat.by_hf_id(value)
     if lic is not None:
@@ -134,7 +135,7 @@ def _idstring(text: str) -> str:
 def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | None,
                    findings: list[Finding]) -> LicenceResult:
     """Resolve the declared licence, identify licence files, find clauses and conflicts."""
-    files, clauses = _licence_files(snap, findings)
+    files, clauses, extra = _licence_files(snap, findings)
     clauses += _card_clauses(snap, card)
     declared_raw = as_list(card.meta.get("license")) if card.meta_ok else []
     declared: str | None = " AND ".join(declared_raw) or None
@@ -144,15 +145,12 @@ def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | N
     if resolved is not None and not resolved.known:
         findings.append(finding(rules.LIC_UNKNOWN, card_path,
                                 f"license: {declared!r} (license_name: "
-                                f"{as_str(card.meta.get('license_name'))!r})",
+                                f"{as_str(card.meta.get('license_name'))!r}, license_link: "
+                                f"{as_str(card.meta.get('license_link'))[:200]!r})",
                                 Location(detail="YAML front matter")))
     identified = [f for f in files if f.role == "licence" and f.spdx]
     if resolved is not None and resolved.known:
-        for f in identified:
-            if f.spdx != resolved.spdx:
-                findings.append(finding(rules.LIC_MISMATCH, f.path,
-                                        f"card says {resolved.spdx} ({declared}); "
-                                        f"the text is {f.spdx} ({f.name})"))
+        _mismatches(resolved, declared, files, extra, findings)
     if gguf_licence is not None:
         resolved, source = _gguf(resolved, source, gguf_licence, findings)
     if (resolved is None or not resolved.known) and identified:
@@ -167,6 +165,26 @@ def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | N
     result = _result(resolved, source, declared, files, clauses)
     _terms_findings(result, card_path, findings)
     return result
+
+
+def _mismatches(resolved: Resolved, declared: str | None, files: list[LicenceFile],
+                extra: dict[str, list[Licence]], findings: list[Finding]) -> None:
+    """Card vs licence files: a file that is, or also grants under, other terms."""
+    card_ids = split_ids(resolved.spdx)
+    for f in files:
+        if f.role != "licence" or not f.spdx:
+            continue
+        if f.spdx not in card_ids:
+            findings.append(finding(rules.LIC_MISMATCH, f.path,
+                                    f"card says {resolved.spdx} ({declared}); "
+                                    f"the text is {f.spdx} ({f.name})"))
+            continue
+        for lic in extra.get(f.path, []):
+            if lic.id not in card_ids and lic.restrictive:
+                findings.append(finding(rules.LIC_MISMATCH, f.path,
+                                        f"card says {resolved.spdx} ({declared}); the text "
+                                        f"also holds {lic.id} ({lic.name})"))
+                break
 
 
 def _terms_findings(res: LicenceResult, path: str, findings: list[Finding]) -> None:
@@ -199,7 +217,7 @@ def _gguf(resolved: Resolved | None, source: str, gguf: tuple[str, str],
         return resolved, source
     if resolved is None:
         return other, "gguf"
-    if resolved.known and other.known and other.spdx != resolved.spdx:
+    if resolved.known and other.known and not split_ids(other.spdx) <= split_ids(resolved.spdx):
         findings.append(finding(rules.LIC_MISMATCH, path,
                                 f"card says {resolved.spdx}; GGUF general.license is "
                                 f"{value!r} ({other.spdx})",
@@ -240,10 +258,11 @@ def _terms(ids: set[str]) -> str | None:
     return None
 
 
-def _licence_files(snap: Snapshot, findings: list[Finding]) -> tuple[list[LicenceFile],
-                                                                      list[Clause]]:
+def _licence_files(snap: Snapshot, findings: list[Finding]
+                   ) -> tuple[list[LicenceFile], list[Clause], dict[str, list[Licence]]]:
     files: list[LicenceFile] = []
     clauses: list[Clause] = []
+    extra: dict[str, list[Licence]] = {}
     for rel in sorted(r for r in snap.files if "/" not in r and LICENCE_FILE.search(r)):
         shown = snap.path_of(rel)
         text = snap.read_text(rel)
@@ -263,12 +282,17 @@ def _licence_files(snap: Snapshot, findings: list[Finding]) -> tuple[list[Licenc
             role = "policy"
         files.append(LicenceFile(shown, role, lic.id if lic else None,
                                  lic.name if lic else None))
+        extra[shown] = [h for h, _ in fingerprint(text.text)
+                        if lic is not None and h.id != lic.id and h.terms != "policy"]
         clauses.extend(find_clauses(text.text, shown))
-    return files, clauses
+    return files, clauses, extra
 
 
 def identify(text: str, *, allow_policy: bool = False) -> Licence | None:
-    """The best catalogue match for a licence text; policies only when nothing else fits."""
+    """The licence a text is (its first catalogue match); policies only when nothing else fits.
+
+    With ``allow_policy`` (a file named like a use policy) a policy match comes first.
+    """
     hits = fingerprint(text)
     main = [lic for lic, _ in hits if lic.terms != "policy"]
     if main and not allow_policy:

@@ -2,20 +2,24 @@
 
 Sources: the card's ``base_model`` and ``base_model_relation``, PEFT's
 ``adapter_config.json`` (``base_model_name_or_path``) and GGUF ``general.base_model.*``.
-Licence inheritance is checked where the base model's terms are known: from the base
-model's own card when it sits in the same Hugging Face cache, otherwise from well-known
-naming of Llama and Gemma releases (whose licences bind derivatives).
+Licence inheritance is checked where a base model's terms are known: from the base
+model's own card when it sits in the same Hugging Face cache, otherwise from the
+well-known naming of releases whose licences bind derivatives (Llama, Gemma, the Qwen
+releases that are not Apache-2.0). One mechanism serves all of them: the base's catalogue
+licence gives its family, whether it restricts use, and the naming duty it imposes.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from modeltrust._assess import rules
 from modeltrust._assess.card import Card, split_front_matter
-from modeltrust._assess.catalogue import catalogue
+from modeltrust._assess.catalogue import Licence, catalogue
 from modeltrust._assess.licence import LicenceResult, resolve
 from modeltrust._assess.snapshot import Snapshot, decode_text
 from modeltrust._assess.yamlsafe import as_list, as_str, load_json_mapping, load_yaml_mapping
@@ -25,10 +29,34 @@ from modeltrust.rules import finding
 RELATIONS = ("adapter", "finetune", "merge", "quantized")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 """A hub repository id (``org/name``): the only ids turned into cache folder names."""
-_LLAMA = re.compile(r"(^|/)(meta-)?llama[-_ ]?(\d(?:\.\d)?)", re.IGNORECASE)
-_GEMMA = re.compile(r"(^|/|-)(code|pali|recurrent|med|shield)?gemma", re.IGNORECASE)
+MAX_BASES = 32
+MAX_ADAPTER_CONFIGS = 16
+README_BYTES = 256 * 1024
+
+_SEP = r"(?:^|[/_\-. ])"
+_LLAMA_VERSIONED = re.compile(
+    _SEP + r"(?:meta[-_ ]?)?llama[-_ ]?([234](?:\.\d)?)(?![\d.]|[bm](?:$|[-_. ]))",
+    re.IGNORECASE)
+"""Llama 2, 3, 3.x and 4 by name (``Hermes-3-Llama-3.1-8B``); ``llama-7b`` is a size."""
+_LLAMA_ANY = re.compile(_SEP + r"(?:meta[-_ ]?)?llama(?:$|[-_. \d])|^meta-llama/",
+                        re.IGNORECASE)
+_CODE_LLAMA = re.compile(r"code[-_ ]?llama", re.IGNORECASE)
+_NOT_LLAMA = re.compile(r"open[-_ ]?llama|tiny[-_ ]?llama", re.IGNORECASE)
+"""Independent models whose names contain "llama" (Apache-2.0 reproductions)."""
+_LLAMA_KEYS = {"2": "llama2", "3": "llama3", "3.0": "llama3", "3.1": "llama3.1",
+               "3.2": "llama3.2", "3.3": "llama3.3", "4": "llama4"}
+_NAMED_RELEASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"gemma", re.IGNORECASE), "gemma"),
+    (re.compile(r"(?:^|/)qwen-(?:\d|vl|audio)", re.IGNORECASE), "tongyi-qianwen"),
+    (re.compile(r"(?:^|/)qwen1\.5-", re.IGNORECASE), "tongyi-qianwen"),
+    (re.compile(r"(?:^|/)qwen2-(?:[a-z]+-)*72b", re.IGNORECASE), "tongyi-qianwen"),
+    (re.compile(r"(?:^|/)qwen2\.5-(?:[a-z]+-)*72b", re.IGNORECASE), "qwen"),
+    (re.compile(r"(?:^|/)qwen2\.5-(?:[a-z]+-)*3b", re.IGNORECASE), "qwen-research"),
+)
+"""Name pattern (on the repository name) -> catalogue key of the licence it is released under."""
 _HUB = re.compile(r"^https?://(www\.)?(huggingface\.co|hf\.co|modelscope\.cn/models)/",
                   re.IGNORECASE)
+_RELABEL_RULE = {"llama": rules.LIN_LLAMA_RELABEL, "gemma": rules.LIN_GEMMA_RELABEL}
 
 
 @dataclass(frozen=True, order=True)
@@ -54,43 +82,63 @@ class LineageResult:
     base_models: tuple[BaseModel, ...]
     relation: str | None
     model_name: str | None
+    relation_source: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON form (the ``lineage`` object of the openness report)."""
         return {"base_models": [b.to_dict() for b in self.base_models],
-                "relation": self.relation, "model_name": self.model_name}
+                "relation": self.relation, "relation_source": self.relation_source,
+                "model_name": self.model_name}
 
 
 def assess_lineage(snap: Snapshot, card: Card, gguf: dict[str, dict[str, str]],
                    lic: LicenceResult, findings: list[Finding]) -> LineageResult:
     """Collect base models from every source, then check conflicts and licence duties."""
     card_path = snap.path_of(card.rel) if card.rel else snap.shown
-    relation = as_str(card.meta.get("base_model_relation")).lower() or None
+    relation = as_str(card.meta.get("base_model_relation")).lower()[:50] or None
     if relation is not None and relation not in RELATIONS:
         findings.append(finding(rules.LIN_BAD_META, card_path,
                                 f"base_model_relation: {relation!r} (expected one of "
                                 f"{', '.join(RELATIONS)})", Location(detail="YAML front matter")))
+        relation = None
+    declared = as_list(card.meta.get("base_model"))[:MAX_BASES]
     bases = [BaseModel(_norm(b), relation, "card", card_path, _local_licence(snap, _norm(b)))
-             for b in as_list(card.meta.get("base_model"))[:32]]
+             for b in declared]
     bases += _adapter(snap, findings)
     for path, meta in sorted(gguf.items()):
         bases += _gguf_bases(path, meta)
-    if relation is None and any(b.source == "adapter_config" for b in bases):
-        relation = "adapter"
+    relation, rsource = _relation(relation, bases, len(set(declared)))
     _conflicts(bases, findings)
     name = _model_name(snap, card, gguf)
-    result = LineageResult(tuple(sorted(set(bases))), relation, name)
+    result = LineageResult(tuple(sorted(set(bases))), relation, name, rsource)
     _inheritance(result, lic, card_path, findings)
     return result
+
+
+def _relation(declared: str | None, bases: list[BaseModel],
+              card_bases: int) -> tuple[str | None, str | None]:
+    """The declared relation, else what the Hub itself would infer from the files."""
+    if declared is not None:
+        return declared, "card"
+    if any(b.source == "adapter_config" for b in bases):
+        return "adapter", "inferred"
+    if card_bases > 1:
+        return "merge", "inferred"
+    return None, None
 
 
 def _norm(text: str) -> str:
     return _HUB.sub("", text.strip()).strip("/")[:300]
 
 
+def _key(ident: str) -> str:
+    """Comparison key: GGUF writes ``Meta Llama/Llama 3.2 1B`` for ``meta-llama/Llama-3.2-1B``."""
+    return re.sub(r"[\s_]+", "-", ident.strip().lower())
+
+
 def _adapter(snap: Snapshot, findings: list[Finding]) -> list[BaseModel]:
     out: list[BaseModel] = []
-    for rel in snap.find("adapter_config.json"):
+    for rel in snap.glob(r"(^|/)adapter_config\.json$")[:MAX_ADAPTER_CONFIGS]:
         data, error = snap.read_bytes(rel, 256 * 1024)
         meta, reason = load_json_mapping(data) if not error else (None, error)
         if meta is None:
@@ -104,18 +152,21 @@ def _adapter(snap: Snapshot, findings: list[Finding]) -> list[BaseModel]:
 
 
 def _gguf_bases(path: str, meta: dict[str, str]) -> list[BaseModel]:
-    out: list[BaseModel] = []
+    """``general.base_model.N.*`` for N below the count *and* any N that has keys."""
     try:
-        count = min(int(meta.get("general.base_model.count", "0")), 32)
+        count = max(0, min(int(meta.get("general.base_model.count", "0")), MAX_BASES))
     except ValueError:
         count = 0
-    for i in range(count):
+    present = {int(m.group(1)) for k in meta
+               if (m := re.match(r"general\.base_model\.(\d{1,6})\.", k))}
+    out: list[BaseModel] = []
+    for i in sorted(set(range(count)) | present)[:MAX_BASES]:
         p = f"general.base_model.{i}."
         url = meta.get(p + "repo_url", "")
         org, name = meta.get(p + "organization", ""), meta.get(p + "name", "")
         ident = _norm(url) if url else "/".join(x for x in (org, name) if x)
         if ident:
-            out.append(BaseModel(ident, None, "gguf", path))
+            out.append(BaseModel(ident[:300], None, "gguf", path))
     return out
 
 
@@ -123,14 +174,14 @@ def _conflicts(bases: list[BaseModel], findings: list[Finding]) -> None:
     by_source: dict[str, set[str]] = {}
     for b in bases:
         if b.source != "gguf" or "/" in b.id:
-            by_source.setdefault(b.source, set()).add(b.id.lower())
+            by_source.setdefault(b.source, set()).add(_key(b.id))
     if len(by_source) < 2:
         return
     sets = list(by_source.values())
     if any(not (sets[0] & s) for s in sets[1:]):
         detail = "; ".join(f"{src}: {', '.join(sorted(ids))}"
                            for src, ids in sorted(by_source.items()))
-        findings.append(finding(rules.LIN_CONFLICT, bases[0].path, detail))
+        findings.append(finding(rules.LIN_CONFLICT, bases[0].path, detail[:2000]))
 
 
 def _model_name(snap: Snapshot, card: Card, gguf: dict[str, dict[str, str]]) -> str | None:
@@ -144,7 +195,34 @@ def _model_name(snap: Snapshot, card: Card, gguf: dict[str, dict[str, str]]) -> 
         name = snap.cache_root.name.split("--")[-1]
     if not name and snap.single is None:
         name = snap.root.resolve().name
-    return name or None
+    return name[:300] or None
+
+
+def base_licence(base: BaseModel) -> tuple[Licence | None, str]:
+    """The base's licence and how it is known: its local card, else its well-known name."""
+    cat = catalogue()
+    if base.licence:
+        return cat.by_id(base.licence), "its card in the local hub cache"
+    how = "its name (a well-known release)"
+    if _NOT_LLAMA.search(base.id):
+        return None, ""
+    m = _LLAMA_VERSIONED.search(base.id)
+    if m:
+        return cat.by_hf_id(_LLAMA_KEYS.get(m.group(1), "")), how
+    if _CODE_LLAMA.search(base.id):
+        return cat.by_hf_id("llama2"), how
+    if _LLAMA_ANY.search(base.id):
+        return _GENERIC_LLAMA, how
+    repo = base.id.rsplit("/", 1)[-1]
+    for pattern, key in _NAMED_RELEASES:
+        if pattern.search(base.id) or pattern.search(repo):
+            return cat.by_hf_id(key), how
+    return None, ""
+
+
+_GENERIC_LLAMA = Licence(key="llama", name="a Llama licence", id="LicenseRef-llama",
+                         family="llama", terms="restricted", osi=False, open_types=())
+"""A Llama base whose version the name does not tell (LLaMA 1, Llama Guard...)."""
 
 
 def _inheritance(res: LineageResult, lic: LicenceResult, path: str,
@@ -152,43 +230,50 @@ def _inheritance(res: LineageResult, lic: LicenceResult, path: str,
     if lic.status != "identified":
         return
     for base in res.base_models:
-        llama = _LLAMA.search(base.id)
-        if llama and lic.family != "llama":
-            findings.append(finding(rules.LIN_LLAMA_RELABEL, path,
-                                    f"base model {base.id} ({base.source}) is under a Llama "
-                                    f"licence; this model declares {lic.spdx}"))
-        if llama and res.relation != "quantized":
-            _naming(llama.group(3), res.model_name, base, path, findings)
-        if _GEMMA.search(base.id.split("/")[-1]) and lic.family != "gemma":
-            findings.append(finding(rules.LIN_GEMMA_RELABEL, path,
-                                    f"base model {base.id} ({base.source}) is under the Gemma "
-                                    f"Terms of Use; this model declares {lic.spdx}"))
-        if base.licence and not llama:
-            _restrictive_base(base, lic, path, findings)
+        parent, how = base_licence(base)
+        parent_id = parent.id if parent is not None else base.licence
+        if parent_id and ((parent is not None and parent.restrictive) or "-NC" in parent_id):
+            _relabel(base, lic, parent, parent_id, how, path, findings)
+        if parent is not None and parent.naming and res.relation != "quantized":
+            _naming(parent, res.model_name, base, path, findings)
 
 
-def _naming(version: str, name: str | None, base: BaseModel, path: str,
-            findings: list[Finding]) -> None:
-    if version.startswith("2") or not name:
+def _relabel(base: BaseModel, lic: LicenceResult, parent: Licence | None, parent_id: str,
+             how: str, path: str, findings: list[Finding]) -> None:
+    """Flag a derivative whose declared licence drops the terms of a restrictive base.
+
+    Llama and Gemma terms must be passed on with any derivative, so any other licence is
+    a relabelling; for other restrictive bases, a more permissive licence is.
+    """
+    family = parent.family if parent is not None else None
+    if family is not None and lic.family == family:
         return
-    want = "llama 3" if version == "3" else "llama"
-    if not re.sub(r"[-_]+", " ", name.lower()).replace("llama3", "llama 3").startswith(want):
+    rule = _RELABEL_RULE.get(family or "")
+    if rule is None:
+        permissive = lic.osi_approved or lic.terms in ("permissive", "open-content")
+        if parent_id == lic.spdx or not permissive:
+            return
+        rule = rules.LIN_BASE_RELABEL
+    named = parent.name if parent is not None else parent_id
+    findings.append(finding(rule, path,
+                            f"base model {base.id} ({base.source}) is under {named} "
+                            f"({parent_id}, known from {how}); this model declares "
+                            f"{lic.spdx}"))
+
+
+def _naming(parent: Licence, name: str | None, base: BaseModel, path: str,
+            findings: list[Finding]) -> None:
+    """Llama 3 wants names to begin with "Llama 3", later versions with "Llama"."""
+    if not name:
+        return
+    want = parent.naming.lower()
+    got = re.sub(r"[-_. ]+", " ", name.lower()).strip()
+    got = re.sub(r"^llama(\d)", r"llama \1", got)
+    if not got.startswith(want) or (want[-1].isdigit() and got[len(want):len(want) + 1]
+                                    .isdigit()):
         findings.append(finding(rules.LIN_LLAMA_NAME, path,
-                                f"model name {name!r} derives from {base.id} (Llama "
-                                f"{version}); the licence requires it to begin with "
-                                f"{'Llama 3' if version == '3' else 'Llama'}"))
-
-
-def _restrictive_base(base: BaseModel, lic: LicenceResult, path: str,
-                      findings: list[Finding]) -> None:
-    parent = catalogue().by_id(base.licence or "")
-    nc = base.licence is not None and "-NC" in base.licence
-    restrictive = nc or (parent is not None and parent.restrictive)
-    if restrictive and base.licence != lic.spdx and (lic.osi_approved or lic.terms in (
-            "permissive", "open-content")):
-        findings.append(finding(rules.LIN_BASE_RELABEL, path,
-                                f"base model {base.id} is under {base.licence}; this model "
-                                f"declares {lic.spdx}"))
+                                f"model name {name!r} derives from {base.id} ({parent.name}); "
+                                f"the licence requires it to begin with {parent.naming!r}"))
 
 
 def _local_licence(snap: Snapshot, base_id: str) -> str | None:
@@ -209,18 +294,48 @@ def _local_licence(snap: Snapshot, base_id: str) -> str | None:
     return res.spdx if res is not None and res.known else None
 
 
-def _cache_readme(repo: Path) -> str | None:
+def cache_readme(repo: Path) -> tuple[str | None, str | None]:
+    """The README of a hub cache repository (``refs/main`` first): (shown path, text).
+
+    Only regular files that resolve inside the cache are read (no FIFOs, no links out).
+    """
     snaps = repo / "snapshots"
     try:
-        revs = sorted(p for p in snaps.iterdir() if p.is_dir())
+        revs = sorted(p for p in snaps.iterdir() if p.is_dir())[:64]
+        bound = repo.parent.resolve()
+    except (OSError, RuntimeError):
+        return None, None
+    rev = _ref_main(repo)
+    if rev is not None and (snaps / rev).is_dir():
+        revs = [snaps / rev] + [r for r in revs if r.name != rev]
+    for folder in revs[:8]:
+        data = _read_regular(folder / "README.md", bound)
+        if data is None:
+            continue
+        text = decode_text("README.md", data[:README_BYTES], len(data), README_BYTES).text
+        return f"{repo.name}/snapshots/{folder.name}/README.md", text
+    return None, None
+
+
+def _read_regular(path: Path, bound: Path) -> bytes | None:
+    try:
+        real = path.resolve(strict=True)
+        if bound not in real.parents or not stat.S_ISREG(os.stat(real).st_mode):
+            return None
+        with open(real, "rb") as fh:
+            return fh.read(README_BYTES + 1)
+    except (OSError, RuntimeError):
+        return None
+
+
+def _ref_main(repo: Path) -> str | None:
+    try:
+        with open(repo / "refs" / "main", "rb") as fh:
+            text = fh.read(128).decode("ascii", "replace").strip()
     except OSError:
         return None
-    for rev in revs[:8]:
-        readme = rev / "README.md"
-        try:
-            with open(readme, "rb") as fh:
-                data = fh.read(256 * 1024)
-        except OSError:
-            continue
-        return decode_text("README.md", data, len(data)).text
-    return None
+    return text if re.fullmatch(r"[0-9a-f]{40}", text) else None
+
+
+def _cache_readme(repo: Path) -> str | None:
+    return cache_readme(repo)[1]

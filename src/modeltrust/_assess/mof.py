@@ -13,6 +13,7 @@ count; the report says so, with the link.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -44,6 +45,7 @@ COMPONENTS: tuple[tuple[str, int, bool, tuple[str, ...], str], ...] = (
 )
 CLASS_NAMES = {3: "III", 2: "II", 1: "I"}
 MIN_SECTION_WORDS = 20
+_HEADING = re.compile(r"^(#{1,6})\s")
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,39 @@ def _locate(key: str, art: Artefacts, card: Card, lic: LicenceResult, data: Data
     if key in ("architecture_code", "inference_code", "libraries") and art.library:
         spdx = catalogue().libraries[art.library]
         return "library", f"library_name: {art.library}", spdx, f"{art.library} licence"
-    links = art.links.get(key, ())
+    links = _own_links(key, art.links.get(key, ()), card)
     if links:
         return "linked", links[0], None, None
     return "absent", "", None, None
+
+
+def _own_links(key: str, links: tuple[str, ...], card: Card) -> tuple[str, ...]:
+    """Drop paper links cited only in training-data sections: those are the datasets' papers."""
+    if key not in ("research_paper", "technical_report") or not links:
+        return links
+    data_text = "\n".join(_section_texts(card, "training_data"))
+    return tuple(u for u in links if card.body.count(u) > data_text.count(u))
+
+
+def _section_texts(card: Card, kind: str) -> list[str]:
+    """The text under every heading of ``kind``, each up to the next heading of its level."""
+    lines = card.body.splitlines()
+    out: list[str] = []
+    for sec in card.sections:
+        if sec.kind != kind or sec.by != "heading":
+            continue
+        start = sec.line - card.body_line
+        if not 0 <= start < len(lines):
+            continue
+        level = len(lines[start]) - len(lines[start].lstrip("#"))
+        body: list[str] = []
+        for ln in lines[start + 1:]:
+            m = _HEADING.match(ln)
+            if m and len(m.group(1)) <= level:
+                break
+            body.append(ln)
+        out.append("\n".join(body))
+    return out
 
 
 def _files(key: str, art: Artefacts) -> tuple[str, ...]:
@@ -199,6 +230,8 @@ def _datasets(key: str, data: DataResult) -> tuple[str, str, str | None, str | N
     if not chosen:
         return "absent", "", None, None
     unknown = [d for d in chosen if d.licence is None]
+    if unknown and unknown[0].card:
+        return "snapshot", f"{unknown[0].card} (no known licence)", None, None
     if unknown:
         return "linked", f"dataset {unknown[0].id} (no local card)", None, None
     ids = sorted({d.licence for d in chosen if d.licence})

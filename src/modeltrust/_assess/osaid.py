@@ -23,6 +23,8 @@ from modeltrust.rules import finding
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 MIN_DESCRIPTION_WORDS = 30
+_WHERE = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$|^https?://\S+$")
+"""A dataset named by hub id (``org/name``, legacy ``name``) or URL says where to get it."""
 _PRIVATE = re.compile(r"[^.\n]{0,160}\b(proprietary|internal|in-house|private|licensed from|"
                       r"undisclosed)\b[^.\n]{0,160}", re.IGNORECASE)
 
@@ -99,8 +101,13 @@ def _description(card: Card, data: DataResult) -> tuple[str, str]:
 
 
 def _public(data: DataResult) -> tuple[str, str]:
+    """Met when every training dataset is named so that it can be fetched (hub id or URL)."""
     if data.training:
+        vague = [d.id for d in data.training if not _WHERE.match(d.id)]
         names = ", ".join(d.id for d in data.training[:10])
+        if vague:
+            return UNKNOWN, (f"{len(vague)} training dataset(s) named without where to get "
+                             f"them: {', '.join(repr(v[:80]) for v in vague[:5])}")
         return MET, f"{len(data.training)} training dataset(s) declared by id: {names}"
     if data.described:
         return UNKNOWN, "training data is described but no dataset is listed by id"
@@ -121,14 +128,22 @@ def _third_party(card: Card, data: DataResult) -> tuple[str, str]:
 
 
 def _code(art: Artefacts, lic: LicenceResult) -> tuple[str, str]:
+    """Training and inference code under OSI-approved licences.
+
+    Only code files in the snapshot are under the model's licence; a model library named
+    by the card runs the model under that library's own licence.
+    """
     train, run = art.training_code, art.inference_code
+    own = train + art.files.get("inference_code", ())
+    if own and lic.status == "identified" and not lic.osi_approved:
+        return NOT_MET, f"code in the snapshot ({own[0]}) is under {lic.spdx}, not OSI-approved"
     if train and run and lic.osi_approved:
         return MET, f"training code {train[0]} and inference code {run[0]} under {lic.spdx}"
-    if (train or run) and lic.status == "identified" and not lic.osi_approved:
-        return NOT_MET, f"code in the snapshot is under {lic.spdx}, not OSI-approved"
     missing = [n for n, v in (("training code", train), ("inference code", run)) if not v]
     hint = f"; the card mentions {art.mentioned_code[0]}" if art.mentioned_code else ""
-    return UNKNOWN, f"{' and '.join(missing) or 'licence'} not found in the snapshot{hint}"
+    if not missing:
+        return UNKNOWN, f"code found ({train[0]}, {run[0]}) but its licence is {lic.status}"
+    return UNKNOWN, f"{' and '.join(missing)} not found in the snapshot{hint}"
 
 
 def _parameters(art: Artefacts, lic: LicenceResult) -> tuple[str, str]:

@@ -168,16 +168,17 @@ OSS_NO_DATA = rule(
 OSS_DATA_NC = rule(
     "MT-OSS-003", "Upstream dataset is non-commercial or research-only", Severity.MEDIUM,
     """
-    A declared training dataset carries a non-commercial or research-only licence, which
-    may constrain the use of a model trained on it.
+    A declared dataset, or a dataset further upstream (in the ``source_datasets`` of a
+    local dataset card), carries a non-commercial or research-only licence, which may
+    constrain the use of a model trained on it.
     """,
     fix="Check whether the dataset's terms reach the model for your use.",
 )
 OSS_DATA_UNKNOWN = rule(
     "MT-OSS-004", "Upstream dataset licence unknown", Severity.LOW,
     """
-    A declared training dataset has no local dataset card, or its card declares no known
-    licence, so its terms could not be checked offline.
+    A declared training dataset (or an upstream source dataset) has no local dataset card,
+    or its card declares no known licence, so its terms could not be checked offline.
     """,
     fix="Download the dataset cards next to the model and run the assessment again.",
 )
@@ -202,7 +203,8 @@ LIN_LLAMA_NAME = rule(
     "MT-LIN-002", "Llama derivative not named as its licence requires", Severity.MEDIUM,
     """
     Llama 3 and later licences require a derivative's name to begin with "Llama" (Llama 3:
-    "Llama 3"); this model's name does not.
+    "Llama 3"); this model's name does not. Quantizations, which redistribute the base
+    itself, are exempt.
     """,
     fix="Rename derivatives as the base model's licence requires.",
 )
@@ -217,8 +219,10 @@ LIN_GEMMA_RELABEL = rule(
 LIN_BASE_RELABEL = rule(
     "MT-LIN-004", "Derivative licence more permissive than its base", Severity.HIGH,
     """
-    A base model whose card is available locally carries restrictive terms (non-commercial,
-    research-only or a community licence) but the derivative claims a permissive licence.
+    A base model carries restrictive terms (non-commercial, research-only or a community
+    licence), known from its card in the local hub cache or from the naming of a well-known
+    release (e.g. Qwen2.5-72B under the Qwen licence), but the derivative claims a
+    permissive licence.
     """,
     fix="Treat the derivative as bound by its base model's licence.",
 )

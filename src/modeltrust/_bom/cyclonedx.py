@@ -83,11 +83,13 @@ def render(ev: Evidence) -> dict[str, object]:
     by_path = {f.path: f for f in sorted(set(ev.model_files), reverse=True)}  # one per path
     files = tuple(_file(by_path[p]) for p in sorted(by_path))
     datasets = _datasets(ev.datasets)
-    model = _model(ev, model_ref, files, tuple(d.bom_ref or "" for d in datasets))
+    declared = {f"dataset:{d.id}" for d in ev.datasets if d.role != "source"}
+    model = _model(ev, model_ref, files,
+                   tuple(d.bom_ref or "" for d in datasets if d.bom_ref in declared))
     file_refs = {f.name: f.bom_ref or "" for f in files}
     findings = sorted(set(ev.findings), key=Finding.sort_key)
-    graph = Dependency(model_ref, tuple(sorted([*file_refs.values(),
-                                                *(d.bom_ref or "" for d in datasets)])))
+    graph = [Dependency(model_ref, tuple(sorted([*file_refs.values(), *declared])))]
+    graph += _upstream(ev.datasets)
     doc = _clean_dict(compact({
         "$schema": SCHEMA_URI,
         "bomFormat": "CycloneDX",
@@ -95,7 +97,7 @@ def render(ev: Evidence) -> dict[str, object]:
         "version": 1,
         "metadata": _metadata(ev, model),
         "components": each(datasets),
-        "dependencies": [graph.to_json()] if graph.depends_on else [],
+        "dependencies": [d.to_json() for d in graph if d.depends_on],
         "vulnerabilities": [_vulnerability(f, file_refs, model_ref).to_json()
                             for f in findings],
     }))
@@ -280,6 +282,16 @@ def _datasets(facts: Iterable[DatasetFact]) -> tuple[Component, ...]:
     for d in _sorted(facts):
         by_id.setdefault(d.id, []).append(d)
     return tuple(_dataset(i, by_id[i]) for i in sorted(by_id))
+
+
+def _upstream(facts: Iterable[DatasetFact]) -> list[Dependency]:
+    """A dataset depends on the upstream (``source_datasets``) ones the BOM lists."""
+    listed = {f.id for f in facts}
+    sources: dict[str, set[str]] = {}
+    for f in facts:
+        sources.setdefault(f.id, set()).update(s for s in f.source_datasets if s in listed)
+    return [Dependency(f"dataset:{i}", tuple(sorted(f"dataset:{s}" for s in sources[i])))
+            for i in sorted(sources) if sources[i]]
 
 
 def _dataset(id_: str, facts: list[DatasetFact]) -> Component:

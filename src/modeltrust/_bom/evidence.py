@@ -53,7 +53,8 @@ class DatasetFact:
 
     id: str
     role: str
-    """``train`` or ``eval``."""
+    """``train``, ``eval``, or ``source`` (upstream of a declared dataset, from its card's
+    ``source_datasets``)."""
     licence: str | None = None
     licence_name: str | None = None
     gated: bool | None = None

@@ -304,8 +304,9 @@ def _datasets(openness: OpennessReport, modelscope: bool) -> tuple[DatasetFact, 
     for d in openness.data.datasets:
         hub_like = HUB_ID.match(d.id) or re.fullmatch(r"[A-Za-z0-9][\w.-]{0,95}", d.id)
         url = f"{HUB_URL}datasets/{d.id}" if hub_like and not modelscope else None
-        out.append(DatasetFact(d.id, "eval" if d.role != "train" else "train", d.licence,
-                               None, d.gated, url, d.card, d.source_datasets))
+        role = d.role if d.role in ("train", "source") else "eval"
+        out.append(DatasetFact(d.id, role, d.licence, None, d.gated, url, d.card,
+                               d.source_datasets))
     return tuple(sorted(out))
 
 

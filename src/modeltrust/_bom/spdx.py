@@ -126,8 +126,9 @@ class _Builder:
         _files(self, ev, model)
         _signatures(self, ev, model)
         _licences(self, model, ev.licences)
+        listed = {d.id for d in ev.datasets}
         for dataset in sorted(ev.datasets, key=repr):
-            _dataset(self, dataset, model)
+            _dataset(self, dataset, model, listed)
         for ancestor in sorted(ev.ancestors, key=repr):
             _ancestor(self, ancestor, model)
         for finding in ev.findings:
@@ -361,8 +362,13 @@ def _declared(b: _Builder, package: spdx.software_Package, spdx_id: str | None,
 
 
 # ------------------------------------------------------------------------------ lineage
-def _dataset(b: _Builder, fact: DatasetFact, model: spdx.ai_AIPackage) -> None:
-    """A declared dataset; the model is ``trainedOn``/``testedOn`` it."""
+def _dataset(b: _Builder, fact: DatasetFact, model: spdx.ai_AIPackage,
+             listed: set[str]) -> None:
+    """A declared dataset; the model is ``trainedOn``/``testedOn`` it.
+
+    An upstream (``source``) dataset is tied to the datasets derived from it instead: each
+    of those is ``descendantOf`` it (only when it is in the document, so every id resolves).
+    """
     availability = None
     if fact.gated is not None:
         availability = (spdx.dataset_DatasetAvailabilityType.clickthrough if fact.gated
@@ -383,6 +389,10 @@ def _dataset(b: _Builder, fact: DatasetFact, model: spdx.ai_AIPackage) -> None:
         dataset_datasetType=[spdx.dataset_DatasetType.noAssertion],
         dataset_datasetAvailability=availability)
     _declared(b, element, fact.licence, fact.licence_name)
+    for upstream in sorted(set(fact.source_datasets) & listed):
+        b.relate(element, _REL.descendantOf, b.iri(_fragment("dataset", upstream)))
+    if fact.role == "source":
+        return
     b.relate(model, _DATASET_RELATION.get(fact.role, _REL.other), element,
              None if fact.role in _DATASET_RELATION else f"dataset role: {fact.role}")
 
