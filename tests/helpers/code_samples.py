@@ -144,3 +144,125 @@ def layered_exec(levels: int) -> str:
     for _ in range(levels):
         src = f"import base64\nexec(base64.b64decode({b64(src)!r}))\n"
     return src
+
+
+# -- attack variants (technique classes from THREATS.md, spelled differently) -------------------
+
+_CMD = repr(MARKER)
+PROCESS_SPELLINGS = {
+    "sys.modules": f"import sys\nsys.modules['os'].system({_CMD})\n",
+    "sys.modules alias": f"import sys\nm = sys.modules['subprocess']\nm.run({_CMD})\n",
+    "sys.modules.get": f"import sys\nsys.modules.get('os').system({_CMD})\n",
+    "__dict__.get": f"import os\nos.__dict__.get('system')({_CMD})\n",
+    "vars().get": f"import os\nvars(os).get('sys' + 'tem')({_CMD})\n",
+    "chr-built name": "import os\ngetattr(os, chr(115) + chr(121) + chr(115) + chr(116) + "
+                      f"chr(101) + chr(109))({_CMD})\n",
+    "reversed join": f"import os\ngetattr(os, ''.join(reversed('metsys')))({_CMD})\n",
+    "walrus alias": f"import os\nif (run := os.system):\n    run({_CMD})\n",
+    "tuple alias": f"import os\nrun, x = os.system, 1\nrun({_CMD})\n",
+    "posix module": f"import posix\nposix.system({_CMD})\n",
+    "pip.main": "import pip\npip.main(['install', 'modeltrust-test-marker'])\n",
+    "pydoc pager": f"import pydoc\npydoc.pipepager('x', {_CMD})\n",
+    "thread target": f"import threading, os\nthreading.Thread(target=os.system, args=({_CMD},))"
+                     ".start()\n",
+    "atexit callback": f"import atexit, os\natexit.register(os.system, {_CMD})\n",
+    "partial": f"import functools, subprocess\nf = functools.partial(subprocess.run, {_CMD}, "
+               "shell=True)\nf()\n",
+    "default argument alias": f"import os\ndef f(run=os.system):\n    run({_CMD})\nf()\n",
+    "dict dispatch": f"import os\nACTIONS = {{'go': os.system}}\nACTIONS['go']({_CMD})\n",
+    "list dispatch": f"import os\nL = [os.system]\nL[0]({_CMD})\n",
+    "returned reference": f"import os\ndef get():\n    return os.system\nget()({_CMD})\n",
+    "fullwidth identifiers": f"import os\n\uff4f\uff53.system({_CMD})\n",
+    "not-main guard": f"import os\nif __name__ != '__main__':\n    os.system({_CMD})\n",
+    "else of main guard": f"import os\nif __name__ == '__main__':\n    pass\n"
+                          f"else:\n    os.system({_CMD})\n",
+    "lambda decorator": f"import os\n@(lambda f: os.system({_CMD}))\ndef g():\n    pass\n",
+}
+
+MEMBER_ALIASES = {
+    "class attribute": f"import os\nclass A:\n    run = os.system\n    def go(self):\n"
+                       f"        self.run({_CMD})\n",
+    "self attribute": f"import subprocess\nclass A:\n    def __init__(self):\n"
+                      f"        self.p = subprocess.Popen\n    def go(self):\n"
+                      f"        self.p({_CMD}, shell=True)\n",
+}
+
+IMPORT_TIME = {
+    "metaclass __new__": f"""import os
+class Meta(type):
+    def __new__(mcs, name, bases, ns):
+        os.system({_CMD})
+        return super().__new__(mcs, name, bases, ns)
+class Model(metaclass=Meta):
+    pass
+""",
+    "metaclass __init__ via base": f"""import os
+class Meta(type):
+    def __init__(cls, name, bases, ns):
+        os.system({_CMD})
+class Base(metaclass=Meta):
+    pass
+class Model(Base):
+    pass
+""",
+    "__init_subclass__": f"""import os
+class Base:
+    def __init_subclass__(cls, **kwargs):
+        os.system({_CMD})
+class Model(Base):
+    pass
+""",
+    "__set_name__": f"""import os
+class Field:
+    def __set_name__(self, owner, name):
+        os.system({_CMD})
+class Model:
+    weight = Field()
+""",
+    "lambda assigned then called": f"import os\nrun = lambda c: os.system(c)\nrun({_CMD})\n",
+    "lambda called in place": f"import os\n(lambda: os.system({_CMD}))()\n",
+    "class body": f"import os\nclass Model:\n    flag = os.system({_CMD})\n",
+}
+
+ESCAPES = {
+    "__globals__": "def f():\n    pass\nB = f.__globals__['__builtins__']\n",
+    "object.__subclasses__": "classes = object.__subclasses__()\n",
+    "bases chain": "classes = ().__class__.__bases__[0].__subclasses__()\n",
+    "frame globals": "import sys\ng = sys._getframe(0).f_globals\n",
+    "code swap": "def f():\n    pass\nf.__code__ = f.__code__.replace(co_consts=(1,))\n",
+    "patch builtins.open": "import builtins\nbuiltins.open = print\n",
+    "patch via setattr": "import builtins\nsetattr(builtins, 'open', print)\n",
+    "hijack sys.modules": "import sys\nsys.modules['torch'] = object()\n",
+    "import hook": "import sys\nsys.meta_path.insert(0, object())\n",
+    "attrgetter": "import operator, os\nrun = operator.attrgetter('system')(os)\n",
+}
+
+CREDENTIAL_READS = {
+    "hub token path parts": "from pathlib import Path\n"
+                            "t = (Path.home() / '.cache' / 'huggingface' / 'token').read_text()\n",
+    "hub token os.path.join": "import os\nt = open(os.path.join(os.path.expanduser('~'), "
+                              "'.cache', 'huggingface', 'token')).read()\n",
+    "netrc": "import netrc\nauth = netrc.netrc().authenticators('huggingface.co')\n",
+    "hub get_token": "from huggingface_hub import get_token\nT = get_token()\n",
+    "hub token constant": "from huggingface_hub import constants\n"
+                          "T = open(constants.HF_TOKEN_PATH).read()\n",
+    "environ alias": "from os import environ as e\nT = e['HF_TOKEN']\n",
+}
+
+FILE_WRITES = {
+    "Path.unlink": "from pathlib import Path\nPath('/tmp/modeltrust-test-marker').unlink()\n",
+    "Path.open w": "from pathlib import Path\nPath('/tmp/modeltrust-test-marker').open('w')\n",
+    "io.FileIO": "import io\nio.FileIO('/tmp/modeltrust-test-marker', 'w')\n",
+    "os.open flags": "import os\nfd = os.open('/tmp/modeltrust-test-marker', "
+                     "os.O_WRONLY | os.O_CREAT)\n",
+}
+
+
+def marshalled_payload() -> str:
+    """``exec(marshal.loads(zlib(base64(...))))`` of a real code object calling the marker."""
+    import marshal
+
+    code = compile(f"import os\nos.system({MARKER!r})\n", "<payload>", "exec")
+    blob = base64.b64encode(zlib.compress(marshal.dumps(code))).decode()
+    return ("import base64, marshal, zlib\n"
+            f"exec(marshal.loads(zlib.decompress(base64.b64decode({blob!r}))))\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickletools
+import zlib
 from typing import NamedTuple
 
 from modeltrust._inventory.formats import Format
@@ -19,6 +20,7 @@ _PICKLE_EXTS = frozenset(
      ".sav", ".model", ".npy", ".mar", ".dill", ".cloudpkl", ".pck"}
 )
 _TEXT_SAMPLE = 4096
+_PYTHON_EXTS = frozenset({".py", ".pyw"})
 _TEXT_BY_EXT = {
     ".py": Format.PYTHON,
     ".jinja": Format.TEMPLATE,
@@ -50,9 +52,18 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     if n == 0:
         return Sniffed(Format.EMPTY, "empty file")
     head = bytes(data[:512])
-    found = _by_magic(head, data)
+    found = _by_magic(head, data, ext)
     if found is not None:
         return found
+    native = _executable(head)
+    if native is not None:
+        return Sniffed(Format.UNKNOWN, native)
+    if ext in _PYTHON_EXTS:
+        # Python imports any bytes with this name (encoding declarations included): the
+        # code scanner parses them, and bytes that are not Python become its finding.
+        text = _text_kind(head, data)
+        return Sniffed(Format.PYTHON, "python source" if text is not None
+                       else "python source (not UTF-8 text)")
     source = _TEXT_BY_EXT.get(ext)
     text = _text_kind(head, data) if source is not None else None
     if source is not None and text is not None and text.format is Format.TEXT:
@@ -79,7 +90,21 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     return Sniffed(Format.UNKNOWN, _describe_unknown(head))
 
 
-def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
+def _executable(head: bytes) -> str | None:
+    """Native executables: their magic, checked strictly enough not to match weights."""
+    if head.startswith(b"\x7fELF") and head[4:5] in (b"\x01", b"\x02"):
+        return "ELF executable"
+    if head.startswith(b"MZ") and len(head) >= 0x40:
+        pe = int.from_bytes(head[0x3C:0x40], "little")
+        if pe + 4 <= len(head) and head[pe : pe + 4] == b"PE\x00\x00":
+            return "Windows executable"
+    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf",
+                    b"\xfe\xed\xfa\xce"):
+        return "Mach-O executable"
+    return None
+
+
+def _by_magic(head: bytes, data: Buffer, ext: str = "") -> Sniffed | None:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return Sniffed(Format.ZIP, "zip archive")
     if head.startswith(b"\x93NUMPY"):
@@ -92,8 +117,8 @@ def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
         return Sniffed(Format.BZIP2, "bzip2 stream")
     if head.startswith(b"\xfd7zXZ\x00"):
         return Sniffed(Format.XZ, "xz stream")
-    if head.startswith(b"GGUF"):
-        return Sniffed(Format.GGUF, "GGUF model")
+    if head.startswith(b"GGUF") and (ext == ".gguf" or not _printable(head[4:8])):
+        return Sniffed(Format.GGUF, "GGUF model")  # text that opens with "GGUF" is text
     if len(head) >= 8 and head[4:8] == b"TFL3":
         return Sniffed(Format.TFLITE, "TFLite flatbuffer")
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
@@ -109,11 +134,29 @@ def _by_magic(head: bytes, data: Buffer) -> Sniffed | None:
         return Sniffed(Format.ZLIB, "joblib legacy zlib file (ZF header)")
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Sniffed(Format.UNKNOWN, "lz4 frame (joblib compress='lz4'): not decompressed")
-    if head[:1] == b"\x78" and len(head) > 1 and ((head[0] << 8) | head[1]) % 31 == 0:
+    if _is_zlib(head):
         return Sniffed(Format.ZLIB, "zlib stream")
     if head.startswith(b"\x5d\x00\x00") and len(head) >= 13:
         return Sniffed(Format.LZMA, "lzma stream")
     return None
+
+
+def _printable(chunk: bytes) -> bool:
+    return len(chunk) == 4 and all(32 <= b < 127 or b in (9, 10, 13) for b in chunk)
+
+
+def _is_zlib(head: bytes) -> bool:
+    """A zlib header (no preset dictionary) whose first bytes inflate without error.
+
+    The header check alone matches text: ``"x = 1"`` passes it (0x7820 is a multiple of 31).
+    """
+    if len(head) < 3 or head[0] != 0x78 or ((head[0] << 8) | head[1]) % 31 or head[1] & 0x20:
+        return False
+    try:
+        zlib.decompressobj().decompress(head, 4096)
+    except zlib.error:
+        return False
+    return True
 
 
 def _protobuf_kind(head: bytes, ext: str) -> Sniffed | None:
@@ -229,10 +272,7 @@ def _describe_unknown(head: bytes) -> str:
         b"\xff\xd8\xff": "JPEG image",
         b"GIF8": "GIF image",
         b"%PDF": "PDF document",
-        b"\x7fELF": "ELF executable",
-        b"MZ": "Windows executable",
         b"\xca\xfe\xba\xbe": "Mach-O/Java class",
-        b"\xcf\xfa\xed\xfe": "Mach-O executable",
         b"TFL3": "TFLite model",
         b"Rar!": "RAR archive",
     }

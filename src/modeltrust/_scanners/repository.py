@@ -8,7 +8,10 @@ Run once per scanned folder after every file was analysed, on the resulting
   code in *another* repository that would be downloaded and run unseen.
 * A pickle-based weight file beside a safetensors file of the same name: loaders choose
   between them by their own rules, so the unsafe one may be the one loaded.
-* Files whose content contradicts their extension, executables and scripts.
+* Files whose content contradicts their extension, executables, scripts, compiled
+  bytecode and execute permission bits (data files are only ``stat``-ed, never opened).
+* Python files named like standard-library modules (``os.py``), and relative imports of
+  remote code that are missing from the folder (a loader fetches them from the hub).
 * Sharded safetensors indexes, checked against their shards by the safetensors module.
 
 Symbolic links leaving the folder are reported by the source layer (MT-SRC-001), not here.
@@ -22,6 +25,7 @@ import os
 import posixpath
 import re
 import stat
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -115,14 +119,28 @@ CONFIG_UNREAD = rule(
     """,
     fix="Check the file by hand.",
 )
+SHADOWS = rule(
+    "MT-REPO-014", "Python file shadows a standard-library module", Severity.MEDIUM,
+    """
+    A ``.py`` file (or package) is named like a standard-library module (``os.py``,
+    ``typing.py``, ``json/``). Any script run from the folder, or any process with the folder
+    on ``sys.path``, imports it instead of the real module, so the code runs as soon as
+    anything imports that name. High for ``sitecustomize``/``usercustomize``, which Python
+    imports by itself at start-up.
+    """,
+    fix="Rename or remove the file; treat the model as untrusted until it is reviewed.",
+    cwe=427,
+)
 RULES = (MISSING_MODULE, OTHER_REPO, REMOTE_CODE, NOT_SCANNED, BAD_REFERENCE, PICKLE_BESIDE,
-         MISMATCH, EXECUTABLE, CONFIG_UNREAD)
+         MISMATCH, EXECUTABLE, CONFIG_UNREAD, SHADOWS)
 
 MAX_CONFIG = 32 * 1024 * 1024
 MAX_REFERENCES = 1000
 MAX_PROBES = 10_000
 CONFIG_NAMES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
-                          "preprocessor_config.json", "image_processor_config.json"})
+                          "preprocessor_config.json", "image_processor_config.json",
+                          "feature_extractor_config.json", "video_preprocessor_config.json",
+                          "generation_config.json", "chat_template.json"})
 PICKLE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar",
                             "joblib", "torchscript"})
 _CODE_CARRYING = PICKLE_FORMATS | {"zip", "numpy-npz", "keras"}
@@ -140,7 +158,16 @@ _STRICT: dict[str, frozenset[str]] = {
     ".keras": frozenset({"zip", "keras", "hdf5", "keras-h5"}),
     ".py": frozenset({"python", "text", "pickle"}),  # text starting "import" sniffs as pickle
 }
-_LOOSE = frozenset({".txt", ".md", ".yaml", ".yml", ".jinja", ".model", ".csv", ".tsv"})
+_LOOSE = frozenset({".txt", ".md", ".yaml", ".yml", ".jinja", ".model", ".csv", ".tsv",
+                    ".msgpack", ".params", ".spm", ".vocab", ".bpe", ".tiktoken", ".toml",
+                    ".cfg", ".ini", ".xml", ".html", ".png", ".jpg", ".jpeg", ".wav",
+                    ".parquet", ".arrow", ".pb", ".pbtxt", ".mlmodel", ".engine", ".plan"})
+"""Extensions of data that never holds code: a pickle or zip behind them is high."""
+_WEIGHT_ARCHIVES = (frozenset({".bin", ".pt", ".pth", ".ckpt"}), frozenset({"zip", "7z", "tar"}))
+"""A general archive where a PyTorch checkpoint is expected: members a loader never expects."""
+_COMPILED_EXTS = frozenset({".pyc", ".pyo"})
+_NOT_STDLIB = frozenset({"this", "antigravity", "__main__"})
+_STARTUP = frozenset({"sitecustomize", "usercustomize"})
 _BINARIES = {"ELF executable": Severity.HIGH, "Windows executable": Severity.HIGH,
              "Mach-O executable": Severity.HIGH, "Mach-O/Java class": Severity.MEDIUM}
 _SCRIPT_EXTS = frozenset({".sh", ".bash", ".zsh", ".bat", ".cmd", ".ps1", ".command", ".exe",
@@ -165,6 +192,7 @@ def scan_repository(
     found += _pickle_beside(prefix, files)
     found += _mismatch(entries)
     found += _executables(folder, prefix, files, entries)
+    found += _shadowing(prefix, files)
     found += _shards(folder, prefix, files, limits)
     return sorted(found, key=Finding.sort_key)
 
@@ -192,11 +220,44 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
                 if r is OTHER_REPO and ref.partition("--")[0] in reported:
                     continue  # the config scanner's MT-CFG-002 already says it, with the key
                 found.append(finding(r, shown, f"{key} -> {ref!r}: {why}", loc))
+        found += _relative_imports(prefix, files, local, shown)
         if local:
             mods = sorted(set(local))
             found.append(finding(REMOTE_CODE, shown, "trust_remote_code=True runs "
                                  f"{', '.join(mods[:20])}" + (" ..." if len(mods) > 20 else ""),
                                  Location(detail="auto_map")))
+    return found
+
+
+def _relative_imports(
+    prefix: str, files: dict[str, FileEntry], modules: list[str], config: str
+) -> list[Finding]:
+    """``from .helper import x`` in remote code: loaders fetch ``helper.py`` from the hub too."""
+    found: list[Finding] = []
+    seen = set(modules)
+    queue = sorted(seen)
+    while queue and len(seen) < MAX_REFERENCES:
+        rel = queue.pop(0)
+        entry = files.get(rel)
+        names = dict(entry.properties).get("code.relative_imports", "") if entry else ""
+        for name in sorted(filter(None, names.split(","))):
+            if not _REF.match(name):
+                continue
+            target = posixpath.join(posixpath.dirname(rel), name.replace(".", "/") + ".py")
+            package = posixpath.join(posixpath.dirname(rel), name.replace(".", "/"),
+                                     "__init__.py")
+            if target in seen or package in seen:
+                continue
+            if target in files or package in files:
+                hit = target if target in files else package
+                seen.add(hit)
+                queue.append(hit)
+                continue
+            seen.add(target)
+            found.append(finding(MISSING_MODULE, prefix + rel, f"from .{name} import ...: "
+                                 f"{prefix}{target} is not in the folder: a loader would fetch "
+                                 f"it from the hub (remote code named by {config})",
+                                 Location(detail=f"relative import {name}")))
     return found
 
 
@@ -312,6 +373,11 @@ def _mismatch(entries: Sequence[FileEntry]) -> list[Finding]:
         ext = name[dot:].lower() if dot > 0 else ""
         if e.format in ("empty", "symlink", "special") or e.reason.startswith("larger than"):
             continue
+        if ext in _WEIGHT_ARCHIVES[0] and e.format in _WEIGHT_ARCHIVES[1]:
+            found.append(finding(MISMATCH, e.path, f"extension {ext} but the content is a "
+                                 f"{e.format} archive, not a PyTorch checkpoint",
+                                 Location(detail=f"{ext} file holds {e.format}")))
+            continue
         allowed = _STRICT.get(ext)
         if allowed is not None and e.format in allowed:
             continue
@@ -338,15 +404,28 @@ def _executables(
     probes = 0
     for rel in sorted(files):
         e, shown = files[rel], prefix + rel
-        if shown in flagged or e.format in _NOT_PROBED or probes >= MAX_PROBES:
+        if shown in flagged or e.format in ("symlink", "special") or probes >= MAX_PROBES:
             continue
         probes += 1
-        why = _script_reason(folder / rel, rel, e)
+        why = (_mode_reason(folder / rel, rel, e) if e.format in _NOT_PROBED
+               else _script_reason(folder / rel, rel, e))
         if why is not None:
             text, sev = why
             found.append(finding(EXECUTABLE, shown, text, Location(detail="script"),
                                  severity=sev))
     return found
+
+
+def _mode_reason(path: Path, rel: str, e: FileEntry) -> tuple[str, Severity] | None:
+    """Data files are never opened here: only their permission bits are looked at."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+        return (f"execute permission set ({oct(st.st_mode & 0o777)}) on a {e.format} file",
+                Severity.LOW)
+    return None
 
 
 def _script_reason(path: Path, rel: str, e: FileEntry) -> tuple[str, Severity] | None:
@@ -370,9 +449,31 @@ def _script_reason(path: Path, rel: str, e: FileEntry) -> tuple[str, Severity] |
         return f"script with interpreter line {line!r}", Severity.MEDIUM
     if ext in _SCRIPT_EXTS:
         return f"{ext} file ({e.format})", Severity.MEDIUM
+    if ext in _COMPILED_EXTS:
+        return ("compiled Python bytecode: Python may run it instead of (or without) a "
+                "reviewed source file", Severity.MEDIUM)
     if mode & 0o111:
         return f"execute permission set ({oct(mode & 0o777)}) on a {e.format} file", Severity.LOW
     return None
+
+
+def _shadowing(prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
+    found: list[Finding] = []
+    for rel in sorted(files):
+        if not rel.endswith(".py"):
+            continue
+        parts = rel[:-3].split("/")
+        name = parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
+        stdlib = name in sys.stdlib_module_names and name not in _NOT_STDLIB
+        if not stdlib and name not in _STARTUP:
+            continue
+        sev = Severity.HIGH if name in _STARTUP else None
+        what = ("imported automatically at interpreter start-up" if name in _STARTUP else
+                f"shadows the standard-library module {name!r}")
+        found.append(finding(SHADOWS, prefix + rel, f"{rel}: {what} for any process with this "
+                             "folder on sys.path", Location(detail=f"module {name}"),
+                             severity=sev))
+    return found
 
 
 def _shards(

@@ -11,7 +11,10 @@ class bodies, decorators, default arguments, and functions those call), on insta
 
 Literal payloads decoded with base64/zlib/bz2/lzma/hex/rot13 and handed to ``exec``/``eval``
 (or a process) are decoded here with bounded, pure-stdlib decoders and scanned again as
-Python, to a fixed depth.
+Python, to a fixed depth; decoded data that turns out to be Python with capabilities is
+reported even when its route to ``exec`` is not visible. Marshalled code objects are read
+(never unmarshalled) for the names they use, and literal bytes handed to ``pickle.loads``
+and similar deserialisers go to the pickle scanner as children of the file.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
-from modeltrust._scanners.code.analyzer import Analyzer, Hit, error_line, parse
+from modeltrust._scanners.code.analyzer import Analyzer, Hit, count_tokens, error_line, parse
 from modeltrust._scanners.code.capabilities import (
     CALL,
     FILE_WRITE,
@@ -29,8 +32,10 @@ from modeltrust._scanners.code.capabilities import (
     INIT,
     LIMIT,
     MAX_SOURCE,
+    MAX_TOKENS,
     ORDER,
     PRESENT,
+    RISKY_TEXT,
     RULES,
     SCRIPT,
     UNPARSABLE,
@@ -45,6 +50,10 @@ __all__ = ["MAX_SOURCE", "RULES", "CodeScanner"]
 
 _SAVER = re.compile(r"_*(save|write|export|dump|to_|push_to_hub|store)", re.IGNORECASE)
 MAX_PER_RULE = 200
+MAX_TEXT_SEARCH = 64 * 1024 * 1024
+"""Bytes of an oversized file searched as text for risky names."""
+MAX_BLOBS = 32
+"""Literal payloads handed to deserialisers, per file, that are scanned as children."""
 """Findings of one rule reported per file; the rest are counted in one limit finding."""
 
 
@@ -59,13 +68,18 @@ class CodeScanner(Scanner):
         """Parse the source with ``ast`` (bounded) and report what it can do, and when."""
         path = artifact.path
         if len(data) > MAX_SOURCE:
-            ctx.report(finding(LIMIT, path, f"{len(data)} bytes: larger than the "
-                               f"{MAX_SOURCE}-byte bound for Python source"))
-            return Result.not_analysed("Python source too large to analyse", format=Format.PYTHON)
+            return _too_large(path, data, f"{len(data)} bytes: larger than the {MAX_SOURCE}-"
+                              "byte bound for Python source", ctx)
         raw = bytes(data)
+        if count_tokens(raw, MAX_TOKENS) > MAX_TOKENS:
+            return _too_large(path, data, f"more than {MAX_TOKENS} tokens: larger than the "
+                              "bound for Python source", ctx)
         tree = parse(raw)
         if isinstance(tree, str):
-            ctx.report(finding(UNPARSABLE, path, tree, Location(line=error_line(tree))))
+            # newer Python may accept what this one cannot parse: say what the text mentions
+            mentions = _mentions(data)
+            ctx.report(finding(UNPARSABLE, path, tree + mentions, Location(line=error_line(tree)),
+                               severity=Severity.HIGH if mentions else None))
             return Result.partial("does not parse as Python 3", format=Format.PYTHON)
         state = State(deadline=ctx.started + ctx.limits.max_seconds)
         text = raw.decode("utf-8", "replace")
@@ -77,12 +91,36 @@ class CodeScanner(Scanner):
         ctx.report(finding(PRESENT, path, f"{lines} lines; imports: "
                            f"{', '.join(imports[:15]) or 'none'}" +
                            (f" and {len(imports) - 15} more" if len(imports) > 15 else "")))
-        props = (("code.imports", ",".join(imports)[:1000]), ("code.lines", str(lines)))
+        _blobs(artifact, top, ctx)
+        props: tuple[tuple[str, str], ...] = (("code.imports", ",".join(imports)[:1000]),
+                                              ("code.lines", str(lines)))
+        if top.relative:
+            props = (*props, ("code.relative_imports", ",".join(sorted(top.relative))[:4000]))
         if state.limits:
             return Result(Coverage.PARTIAL, state.limits[0], format=Format.PYTHON,
                           properties=props)
         return Result(detail=f"Python source, {lines} lines", format=Format.PYTHON,
                       properties=props)
+
+
+def _mentions(data: Buffer) -> str:
+    """Risky names in source that could not be parsed, as ``"; the text mentions ..."``."""
+    seen: list[str] = []
+    for m in RISKY_TEXT.finditer(data[:MAX_TEXT_SEARCH]):
+        word = re.sub(r"\s+", "", m.group(0).decode("ascii", "replace"))
+        if word not in seen:
+            seen.append(word)
+            if len(seen) >= 12:
+                break
+    return f"; the text mentions {', '.join(seen)}" if seen else ""
+
+
+def _too_large(path: str, data: Buffer, why: str, ctx: ScanContext) -> Result:
+    """Not parsed (memory); the text is still searched so the finding says what it mentions."""
+    mentions = _mentions(data)
+    ctx.report(finding(LIMIT, path, why + mentions,
+                       severity=Severity.HIGH if mentions else None))
+    return Result.not_analysed("Python source too large to analyse", format=Format.PYTHON)
 
 
 def _report(path: str, top: Analyzer, ctx: ScanContext) -> None:
@@ -98,6 +136,8 @@ def _report(path: str, top: Analyzer, ctx: ScanContext) -> None:
         if counts[hit.rule.id] > MAX_PER_RULE:
             continue
         sev = GRADES[hit.rule.id][ORDER[hit.context]]
+        if hit.cap is not None and sev > hit.cap:
+            sev = hit.cap
         if hit.rule is FILE_WRITE and hit.context == CALL and _SAVER.match(
                 hit.owner.rsplit(".", 1)[-1]):
             sev = Severity.LOW  # save_pretrained()/save_vocabulary() write files by design
@@ -109,6 +149,13 @@ def _report(path: str, top: Analyzer, ctx: ScanContext) -> None:
                                f"{MAX_PER_RULE} reported"))
     for why in top.state.limits:
         ctx.report(finding(LIMIT, path, why))
+
+
+def _blobs(artifact: Artifact, top: Analyzer, ctx: ScanContext) -> None:
+    """Literal bytes handed to ``pickle.loads`` & co. are scanned as files of their own."""
+    for n, (line, data) in enumerate(sorted(set(top.blobs))[:MAX_BLOBS]):
+        if ctx.budget.take(len(data)):
+            ctx.scan_child(artifact.child(f"line{line}.{n}.payload", data))
 
 
 def _describe(hit: Hit) -> str:

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from modeltrust._scanners.code.capabilities import (
-    BUILTINS,
     CALL,
     CREDENTIALS,
     DYNAMIC,
-    DYNAMIC_ATTR,
-    FILE_WRITE,
     IMPORT,
     INIT,
     MAX_DECODE_DEPTH,
     MAX_DEPTH,
     MAX_NODES,
+    MAX_TOKENS,
     NATIVE,
     NETWORK,
     OBFUSCATED,
     PROCESS,
     SCRIPT,
-    SECRET_ENV,
     SECRET_PATH,
-    SENSITIVE_MODULES,
     SINK_EXEC,
-    WRITE_METHODS,
+    SINK_PICKLE,
     classify,
 )
-from modeltrust._scanners.code.decode import DECODERS, Decoded, State, StaticEvaluator, preview
-from modeltrust.findings import Rule
+from modeltrust._scanners.code.checks import PATH_JOINS, ArgumentChecks, div_parts
+from modeltrust._scanners.code.decode import DECODERS, Decoded, State, marshalled, preview
+from modeltrust._scanners.code.reach import Reach
+from modeltrust.findings import Rule, Severity
+
+CONSTRUCTORS = ("__init__", "__new__", "__post_init__")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Hit:
     owner: str
     evidence: str
     note: str = ""
+    cap: Severity | None = None
+    """Highest severity allowed (code found in encoded data that is not shown to run)."""
 
 
 def parse(raw: bytes) -> ast.Module | str:
@@ -55,9 +57,19 @@ def parse(raw: bytes) -> ast.Module | str:
             warnings.simplefilter("ignore")
             return ast.parse(raw, filename="<model code>")
     except SyntaxError as exc:
+        if exc.lineno is None:
+            return f"syntax error: {exc.msg}"
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError, OverflowError, UnicodeError) as exc:
         return f"cannot parse: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+_TOKEN = re.compile(rb"\w+|[^\w\s]")
+
+
+def count_tokens(raw: bytes, limit: int) -> int:
+    """Tokens in ``raw`` (an upper bound on syntax nodes), counting no further than ``limit``."""
+    return sum(1 for _ in itertools.islice(_TOKEN.finditer(raw), limit + 1))
 
 
 def error_line(message: str) -> int | None:
@@ -80,22 +92,28 @@ _Frame = tuple[ast.AST, str, str, str | None, int]
 _Child = tuple[ast.AST, str, str, str | None]
 
 
-class Analyzer(StaticEvaluator):
+class Analyzer(ArgumentChecks):
     """One source text (a file, or a payload decoded from one): imports, calls, contexts."""
 
     def __init__(self, tree: ast.Module, lines: list[str], state: State, depth: int,
-                 base: str, owner: str, line_base: int | None) -> None:
+                 base: str, owner: str, line_base: int | None,
+                 cap: Severity | None = None) -> None:
         self.tree, self.lines, self.state, self.depth = tree, lines, state, depth
-        self.base, self.base_owner, self.line_base = base, owner, line_base
+        self.base, self.base_owner, self.line_base, self.cap = base, owner, line_base, cap
         self.aliases: dict[str, str] = {}
+        self.members: dict[str, str] = {}
         self.star: list[str] = []
         self.consts: dict[str, ast.expr] = {}
         self._memo: dict[str, Decoded] = {}
         self.defined: set[str] = set()
         self.imports: set[str] = set()
+        self.relative: set[str] = set()
+        """Modules imported with ``from .name import ...`` (loaders fetch them too)."""
         self.hits: list[Hit] = []
-        self.edges: dict[str, set[str]] = {}
-        self.import_calls: dict[str, int] = {}
+        self.reach = Reach()
+        self.handled: set[int] = set()
+        self.blobs: list[tuple[int, bytes]] = []
+        """Literal bytes handed to a deserialiser (line, data): scanned as files of their own."""
 
     def run(self) -> None:
         """Collect imports and aliases, then walk every statement in its context."""
@@ -103,23 +121,8 @@ class Analyzer(StaticEvaluator):
         self._walk()
 
     def propagate(self) -> None:
-        """Functions (and classes) called at import time make their findings import-time."""
-        reached: dict[str, int] = {}
-        queue = deque(sorted(self.import_calls.items()))
-        while queue:
-            name, line = queue.popleft()
-            if name in reached:
-                continue
-            reached[name] = line
-            for owner in (name, f"{name}.__init__"):
-                queue.extend((callee, line) for callee in sorted(self.edges.get(owner, ())))
-        for i, hit in enumerate(self.hits):
-            if hit.context not in (CALL, INIT) or not hit.owner:
-                continue
-            root = hit.owner if hit.owner in reached else hit.owner.removesuffix(".__init__")
-            if root in reached and (root == hit.owner or hit.owner.endswith(".__init__")):
-                note = f" (via {hit.owner}, reached from line {reached[root]})"
-                self.hits[i] = Hit(hit.rule, hit.line, IMPORT, hit.owner, hit.evidence, note)
+        """Code reached at import time (or from ``__init__``) takes that context."""
+        self.hits = self.reach.promote(self.hits)
 
     # -- collection --------------------------------------------------------------------------
 
@@ -131,26 +134,38 @@ class Analyzer(StaticEvaluator):
                     top = a.name.split(".")[0]
                     self.imports.add(top)
                     self.aliases[a.asname or top] = a.name if a.asname else top
-            elif isinstance(node, ast.ImportFrom) and not node.level:
-                mod = node.module or ""
-                self.imports.add(mod.split(".")[0])
-                for a in node.names:
-                    if a.name == "*":
-                        self.star.append(mod)
-                    else:
-                        self.aliases[a.asname or a.name] = f"{mod}.{a.name}"
-            elif (isinstance(node, ast.Assign) and len(node.targets) == 1
-                  and isinstance(node.targets[0], ast.Name)):
-                assigns.append((node.targets[0].id, node.value))
+            elif isinstance(node, ast.ImportFrom):
+                self._import_from(node)
+            elif isinstance(node, ast.Assign):
+                for tgt in node.targets:
+                    assigns += _pairs(tgt, node.value)
+            elif isinstance(node, ast.AnnAssign | ast.NamedExpr) and node.value is not None:
+                assigns += _pairs(node.target, node.value)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                assigns += _defaults(node.args)  # def f(run=os.system): run(...)
+        members: list[tuple[str, ast.expr]] = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if isinstance(stmt, ast.Assign):
+                        members += [p for t in stmt.targets for p in _pairs(t, stmt.value)]
+            elif isinstance(node, ast.Assign):
+                members += [(t.attr, node.value) for t in node.targets
+                            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                            and t.value.id in ("self", "cls")]
         counts: dict[str, int] = {}
         for stmt in self.tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.defined.add(stmt.name)
+                if isinstance(stmt, ast.ClassDef):
+                    self.reach.add_class(stmt, self.defined)
             elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                   and isinstance(stmt.targets[0], ast.Name)):
                 name = stmt.targets[0].id
                 counts[name] = counts.get(name, 0) + 1
                 self.consts[name] = stmt.value
+                if isinstance(stmt.value, ast.Lambda):
+                    self.defined.add(name)
         for name, n in counts.items():
             if n > 1:
                 del self.consts[name]
@@ -159,6 +174,23 @@ class Analyzer(StaticEvaluator):
                 q = self._qualname(value)
                 if q is not None:
                     self.aliases[target] = q
+            for target, value in members:
+                q = self._qualname(value)
+                if q is not None:
+                    self.members[target] = q
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        mod = node.module or ""
+        if node.level:
+            if node.level == 1 and mod:
+                self.relative.add(mod)
+            return
+        self.imports.add(mod.split(".")[0])
+        for a in node.names:
+            if a.name == "*":
+                self.star.append(mod)
+            else:
+                self.aliases[a.asname or a.name] = f"{mod}.{a.name}"
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -190,21 +222,36 @@ class Analyzer(StaticEvaluator):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             return self._function(node, ctx, owner, cls)
         if isinstance(node, ast.ClassDef):
-            outer = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
-            self._decorators(node.decorator_list, ctx, owner)
-            inner = node.name if not owner else None
-            out = [(n, ctx, owner, None) for n in outer]
-            return out + [(n, ctx, owner, inner) for n in node.body]
+            return self._class(node, ctx, owner)
         if isinstance(node, ast.If) and ctx == IMPORT and not owner and is_main_guard(node.test):
             out = [(node.test, ctx, owner, None)]
             out += [(n, SCRIPT, owner, None) for n in node.body]
             return out + [(n, ctx, owner, None) for n in node.orelse]
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             return []  # docstrings and bare string statements
+        if (isinstance(node, ast.Assign) and ctx == IMPORT and not owner and cls is None
+                and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Lambda)):
+            return self._function(node.value, ctx, owner, None, node.targets[0].id)
         if isinstance(node, ast.Call):
             self._call(node, ctx, owner)
+            if isinstance(node.func, ast.Lambda):  # (lambda: ...)() runs where it is called
+                lam = node.func
+                inner: list[ast.AST] = [*node.args, *(k.value for k in node.keywords),
+                                        *lam.args.defaults, lam.body]
+                return [(n, ctx, owner, None) for n in inner]
+        elif isinstance(node, ast.Dict | ast.List | ast.Set | ast.Return | ast.Assign
+                        | ast.Yield):
+            self._stored(node, ctx, owner)
         elif isinstance(node, ast.Subscript):
             self._subscript(node, ctx, owner)
+        elif isinstance(node, ast.Attribute):
+            self._attribute(node, ctx, owner)
+        elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+              and id(node) not in self.handled):
+            parts = div_parts(node)
+            self.handled.update(id(p) for p in ast.walk(node.left) if isinstance(p, ast.BinOp))
+            self._path_parts(node, ctx, owner, parts)
         elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
             if self._qualname(node.iter) == "os.environ":
                 self._hit(CREDENTIALS, node.iter, ctx, owner, "iterates over os.environ")
@@ -213,20 +260,31 @@ class Analyzer(StaticEvaluator):
             self._hit(CREDENTIALS, node, ctx, owner, "names a credential file")
         return [(n, ctx, owner, None) for n in ast.iter_child_nodes(node)]
 
+    def _class(self, node: ast.ClassDef, ctx: str, owner: str) -> list[_Child]:
+        outer = [*_unwrap(node.decorator_list), *node.bases, *(k.value for k in node.keywords)]
+        self._decorators(node.decorator_list, ctx, owner)
+        if ctx == IMPORT and not owner:
+            # defining the class runs its metaclass and the bases' __init_subclass__
+            for hook in self.reach.class_statement(node.name):
+                self.reach.at_import(hook, self._line(node))
+        inner = node.name if not owner else None
+        out = [(n, ctx, owner, None) for n in outer]
+        return out + [(n, ctx, owner, inner) for n in node.body]
+
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ctx: str,
-                  owner: str, cls: str | None) -> list[_Child]:
+                  owner: str, cls: str | None, name: str = "<lambda>") -> list[_Child]:
         args = node.args
         outer: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
         body: list[ast.AST]
         if isinstance(node, ast.Lambda):
-            name, body = "<lambda>", [node.body]
+            body = [node.body]
         else:
             name, body = node.name, list(node.body)
-            outer = [*node.decorator_list, *outer]
+            outer = [*_unwrap(node.decorator_list), *outer]
             self._decorators(node.decorator_list, ctx, owner)
         if ctx == SCRIPT:
             inner_ctx = SCRIPT
-        elif ctx == IMPORT and cls and name in ("__init__", "__new__", "__post_init__"):
+        elif ctx == IMPORT and cls and name in CONSTRUCTORS:
             inner_ctx = INIT
         else:
             inner_ctx = CALL
@@ -244,107 +302,52 @@ class Analyzer(StaticEvaluator):
         if name not in self.defined:
             return
         if ctx == IMPORT and not owner:
-            self.import_calls.setdefault(name, self._line(node))
+            self.reach.at_import(name, self._line(node))
         elif owner:
-            self.edges.setdefault(owner, set()).add(name)
+            self.reach.edge(owner, name)
 
     # -- calls and references ----------------------------------------------------------------
 
     def _call(self, node: ast.Call, ctx: str, owner: str) -> None:
-        if isinstance(node.func, ast.Name):
-            self._edge(node.func.id, node, ctx, owner)
+        func = node.func
+        if isinstance(func, ast.Name):
+            self._edge(func.id, node, ctx, owner)
+        elif (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+              and func.value.id in ("self", "cls") and "." in owner):
+            self.reach.edge(owner, f"{owner.split('.')[0]}.{func.attr}")
         for kw in node.keywords:
             if (kw.arg == "trust_remote_code" and isinstance(kw.value, ast.Constant)
                     and kw.value.value is True):
                 self._hit(DYNAMIC, node, ctx, owner, "loads code from another repository "
                           "(trust_remote_code=True)")
-        name = self._qualname(node.func)
+        name = self._qualname(func)
         if name is None:
-            if isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS:
-                self._hit(FILE_WRITE, node, ctx, owner, f"calls .{node.func.attr}()")
+            self._unresolved_call(node, ctx, owner)
             return
+        if name in SINK_PICKLE:
+            self._pickle_blob(node)
+        if name in DECODERS and name != "marshal.loads" and id(node) not in self.handled:
+            self._probe(node, ctx, owner)
         if self._special(name, node, ctx, owner):
             return
         r = classify(name)
         if r is None:
+            if name in PATH_JOINS:
+                self._path_parts(node, ctx, owner, node.args)
+            self._callbacks(node, name, ctx, owner)
             return
         self._hit(r, node, ctx, owner, f"calls {name}")
-        if r in (DYNAMIC, PROCESS, NATIVE, NETWORK):
+        self._callbacks(node, name, ctx, owner)
+        if r in (DYNAMIC, PROCESS, NATIVE, NETWORK) and id(node) not in self.handled:
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 self._payload(arg, name, ctx, owner, node)
 
-    def _special(self, name: str, node: ast.Call, ctx: str, owner: str) -> bool:
-        """Calls whose danger depends on their arguments; True when fully handled here."""
-        args = node.args
-        if name in ("builtins.open", "io.open", "codecs.open", "os.fdopen"):
-            mode = args[1] if len(args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "mode"), None)
-            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(
-                    c in mode.value for c in "wax+"):
-                self._hit(FILE_WRITE, node, ctx, owner, f"opens a file for writing "
-                          f"(mode {mode.value!r})")
-            return True
-        if name in ("os.getenv", "os.getenvb", "os.environ.get", "os.environ.pop",
-                    "os.environ.setdefault"):
-            key = self._static(args[0], 0).value if args else None
-            if isinstance(key, str) and SECRET_ENV.search(key):
-                self._hit(CREDENTIALS, node, ctx, owner, f"reads secret variable {key!r}")
-            return True
-        dumps = ("builtins.dict", "builtins.str", "builtins.repr", "builtins.list", "json.dumps",
-                 "json.dump", "builtins.print", "pprint.pprint")
-        if name in ("os.environ.copy", "os.environ.items", "os.environ.keys",
-                    "os.environ.values") or (name in dumps and any(
-                        self._qualname(a) == "os.environ" for a in args)):
-            self._hit(CREDENTIALS, node, ctx, owner, "reads the whole environment")
-            return True
-        if name in ("builtins.getattr", "builtins.setattr", "builtins.delattr") and len(args) > 1:
-            self._getattr(name, node, ctx, owner)
-            return True
-        if name in ("builtins.__import__", "importlib.import_module"):
-            mod = args[0] if args else None
-            if isinstance(mod, ast.Constant) and isinstance(mod.value, str):
-                root = mod.value.split(".")[0]
-                if root in SENSITIVE_MODULES or classify(f"{mod.value}.x") is not None:
-                    self._hit(DYNAMIC_ATTR, node, ctx, owner, f"imports {mod.value!r} by name")
-                return True
-        if name in SINK_EXEC and args and isinstance(args[0], ast.Constant):
-            self._hit(DYNAMIC, node, ctx, owner, f"calls {name} on a literal string")
-            self._payload(args[0], name, ctx, owner, node)
-            return True
-        return False
-
-    def _getattr(self, name: str, node: ast.Call, ctx: str, owner: str) -> None:
-        target = self._qualname(node.args[0])
-        if target is None or target.split(".")[0] not in SENSITIVE_MODULES:
-            return
-        attr_node = node.args[1]
-        attr = self._static(attr_node, 0).value
-        literal = isinstance(attr_node, ast.Constant)
-        resolved = f"{target}.{attr}" if isinstance(attr, str) else None
-        if not literal or (resolved is not None and classify(resolved) is not None):
-            shown = f" resolving to {resolved}" if resolved else ""
-            self._hit(DYNAMIC_ATTR, node, ctx, owner, f"{name.split('.')[-1]}() on {target} "
-                      f"with a computed name{shown}" if not literal else
-                      f"{name.split('.')[-1]}() fetches {resolved}")
-
-    def _subscript(self, node: ast.Subscript, ctx: str, owner: str) -> None:
-        value = node.value
-        if not isinstance(node.ctx, ast.Load):
-            return
-        if self._qualname(value) == "os.environ":
-            key = self._static(node.slice, 0).value
-            if isinstance(key, str) and SECRET_ENV.search(key):
-                self._hit(CREDENTIALS, node, ctx, owner, f"reads secret variable {key!r}")
-            return
-        name = self._subscript_name(node, 0)
-        if name is not None and name.split(".")[0] in SENSITIVE_MODULES:
-            self._hit(DYNAMIC_ATTR, node, ctx, owner, f"looks up {name} through a namespace "
-                      "dictionary")
-
-    def _hit(self, r: Rule, node: ast.AST, ctx: str, owner: str, why: str) -> None:
+    def _hit(self, r: Rule, node: ast.AST, ctx: str, owner: str, why: str,
+             cap: Severity | None = None) -> None:
         seg = self._segment(node)
         where = f"decoded payload line {self._line(node, own=True)}: " if self.depth else ""
-        self.hits.append(Hit(r, self._line(node), ctx, owner, f"{why}: {where}{seg}"))
+        self.hits.append(Hit(r, self._line(node), ctx, owner, f"{why}: {where}{seg}",
+                             cap=cap or self.cap))
 
     def _line(self, node: ast.AST, own: bool = False) -> int:
         line = int(getattr(node, "lineno", 0))
@@ -363,86 +366,20 @@ class Analyzer(StaticEvaluator):
             text += " ..."
         return text if len(text) <= 160 else text[:157] + "..."
 
-    # -- name resolution ---------------------------------------------------------------------
-
-    def _qualname(self, expr: ast.AST, d: int = 0) -> str | None:
-        """The dotted name an expression refers to, through imports and aliases."""
-        if d > 20:
-            return None
-        parts: list[str] = []
-        node = expr
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        base: str | None
-        if isinstance(node, ast.Name):
-            base = self._resolve_name(node.id)
-        elif isinstance(node, ast.Call):
-            base = self._call_target(node, d + 1)
-        elif isinstance(node, ast.Subscript):
-            base = self._subscript_name(node, d + 1)
-        else:
-            return None
-        return None if base is None else ".".join([base, *reversed(parts)])
-
-    def _resolve_name(self, name: str) -> str | None:
-        if name in self.aliases:
-            return self.aliases[name]
-        if name in ("__builtins__", "builtins"):
-            return "builtins"
-        if name in BUILTINS and name not in self.defined:
-            return f"builtins.{name}"
-        for mod in self.star:
-            cand = f"{mod}.{name}"
-            if classify(cand) is not None:
-                return cand
-        return None
-
-    def _call_target(self, call: ast.Call, d: int) -> str | None:
-        """``__import__("os")`` is ``os``; ``getattr(os, "sys" + "tem")`` is ``os.system``."""
-        fname = self._qualname(call.func, d)
-        args = call.args
-        if fname in ("builtins.__import__", "importlib.import_module") and args:
-            mod = self._static(args[0], 0).value
-            return mod if isinstance(mod, str) else None
-        if fname == "builtins.getattr" and len(args) > 1:
-            target = self._qualname(args[0], d)
-            attr = self._static(args[1], 0).value
-            return f"{target}.{attr}" if target and isinstance(attr, str) else None
-        return None
-
-    def _subscript_name(self, node: ast.Subscript, d: int) -> str | None:
-        """``vars(os)["system"]``, ``os.__dict__["system"]``, ``__builtins__["exec"]``."""
-        key = self._static(node.slice, 0).value
-        if not isinstance(key, str):
-            return None
-        value = node.value
-        base: str | None = None
-        if isinstance(value, ast.Attribute) and value.attr == "__dict__":
-            base = self._qualname(value.value, d + 1)
-        elif isinstance(value, ast.Call) and value.args:
-            if self._qualname(value.func, d + 1) == "builtins.vars":
-                base = self._qualname(value.args[0], d + 1)
-        elif isinstance(value, ast.Call):
-            fname = self._qualname(value.func, d + 1)
-            if fname in ("builtins.globals", "builtins.locals") and key == "__builtins__":
-                return "builtins"
-        elif isinstance(value, ast.Name) and value.id == "__builtins__":
-            base = "builtins"
-        elif isinstance(value, ast.Subscript):
-            base = self._subscript_name(value, d + 1)
-        return f"{base}.{key}" if base else None
-
     # -- encoded payloads --------------------------------------------------------------------
 
     def _payload(self, arg: ast.AST, sink: str, ctx: str, owner: str, call: ast.Call) -> None:
         res = self._static(arg, 0)
-        uses = res.decoded or any(
-            isinstance(n, ast.Call) and self._qualname(n.func) in DECODERS
-            for n in ast.walk(arg))
+        if sink == "marshal.loads":
+            res = marshalled(res)
+        decoders = [n for n in ast.walk(arg)
+                    if isinstance(n, ast.Call) and self._qualname(n.func) in DECODERS]
+        self.handled.update(id(n) for n in decoders)
         value = res.value
-        if uses:
-            if res.code_object:
+        if res.decoded or decoders:
+            if res.code is not None:
+                what = f"a marshalled code object ({res.code})"
+            elif res.code_object:
                 what = "a marshalled code object (not decoded)"
             elif value is None:
                 what = "data decoded at run time"
@@ -452,21 +389,89 @@ class Analyzer(StaticEvaluator):
         if value is None or sink not in SINK_EXEC:
             return
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        self._nested(text, ctx, owner, call)
+        self._nested(text, ctx, owner, call, self.cap)
 
-    def _nested(self, text: str, ctx: str, owner: str, call: ast.Call) -> None:
+    def _probe(self, call: ast.Call, ctx: str, owner: str) -> None:
+        """Decoded literal data that turns out to be Python with capabilities is a payload."""
+        self.handled.update(id(n) for n in ast.walk(call) if isinstance(n, ast.Call))
+        res = self._static(call, 0)
+        if res.code is not None and res.dangerous:
+            self._hit(OBFUSCATED, call, ctx, owner, f"decodes a marshalled code object "
+                      f"({res.code})")
+            return
+        value = res.value
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return
+        if not isinstance(value, str) or not value.strip():
+            return
+        found = self._nested(value, ctx, owner, call, Severity.HIGH)
+        if found:
+            self._hit(OBFUSCATED, call, ctx, owner, f"decodes hidden Python "
+                      f"({', '.join(sorted(found))}): {preview(value)}", Severity.HIGH)
+
+    def _pickle_blob(self, call: ast.Call) -> None:
+        arg: ast.AST | None = call.args[0] if call.args else None
+        if (isinstance(arg, ast.Call) and arg.args
+                and self._qualname(arg.func) in ("io.BytesIO", "_io.BytesIO")):
+            arg = arg.args[0]
+        if arg is None:
+            return
+        value = self._static(arg, 0).value
+        if isinstance(value, bytes) and value:
+            self.blobs.append((self._line(call), value))
+
+    def _nested(self, text: str, ctx: str, owner: str, call: ast.Call,
+                cap: Severity | None) -> set[str]:
+        """Analyse decoded text as Python; the rule ids it raised."""
         if self.depth + 1 > MAX_DECODE_DEPTH:
             self._limit(f"payloads nested deeper than {MAX_DECODE_DEPTH} levels not analysed")
-            return
+            return set()
         if time.monotonic() > self.state.deadline:
             self._limit("time limit reached: embedded payloads not analysed")
-            return
-        tree = parse(text.encode("utf-8", "replace"))
+            return set()
+        raw = text.encode("utf-8", "replace")
+        st = self.state
+        tokens = count_tokens(raw, MAX_TOKENS // 4)
+        st.tokens += tokens
+        if tokens > MAX_TOKENS // 4 or st.tokens > MAX_TOKENS:
+            self._limit(f"decoded payloads larger than {MAX_TOKENS // 4} tokens each or "
+                        f"{MAX_TOKENS} in all were not parsed")
+            return set()
+        tree = parse(raw)
         if isinstance(tree, str):
-            return
+            return set()
         child = Analyzer(tree, text.splitlines(), self.state, self.depth + 1, ctx, owner,
-                          self._line(call))
+                         self._line(call), cap)
         child.run()
         child.propagate()
         self.hits.extend(child.hits)
+        self.blobs.extend(child.blobs)
         self.imports |= child.imports
+        return {h.rule.id for h in child.hits}
+
+
+def _unwrap(decorators: list[ast.expr]) -> list[ast.AST]:
+    """``@(lambda f: ...)`` runs its body when the decorated object is defined."""
+    return [d.body if isinstance(d, ast.Lambda) else d for d in decorators]
+
+
+def _defaults(args: ast.arguments) -> list[tuple[str, ast.expr]]:
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [(a.arg, d) for a, d in zip(positional[len(positional) - len(args.defaults):],
+                                         args.defaults, strict=True)]
+    return pairs + [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                    if d is not None]
+
+
+def _pairs(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
+    """``a = x``, ``a, b = x, y`` and ``(a := x)``: names bound to expressions."""
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    if (isinstance(target, ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List)
+            and len(target.elts) == len(value.elts)):
+        return [(t.id, v) for t, v in zip(target.elts, value.elts, strict=True)
+                if isinstance(t, ast.Name)]
+    return []

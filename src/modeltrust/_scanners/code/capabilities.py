@@ -36,29 +36,42 @@ HUB = rule("MT-CODE-005", "Repository Python downloads files from a model hub", 
     part of the scanned repository. High at import time, low inside functions.""",
     fix="Make the files part of the repository so they are scanned with it.", cwe=494)
 FILE_WRITE = rule("MT-CODE-006", "Repository Python writes or deletes files", _H, """
-    The code opens files for writing, or removes, moves, copies or changes permissions of
-    files. High at import time, medium inside functions.""", fix=_FIX, cwe=73)
+    The code opens files for writing (``open``, ``Path.open``, ``io.FileIO``, ``os.open``
+    with write flags), or removes, moves, copies or changes permissions of files. High at
+    import time, medium inside functions.""", fix=_FIX, cwe=73)
 CREDENTIALS = rule("MT-CODE-007", "Repository Python reads credentials or secrets", _H, """
     The code reads tokens/keys from the environment (``HF_TOKEN``, ``AWS_*``...), dumps the
     whole environment, reads credential files (``~/.ssh``, ``~/.aws``, ``.netrc``, browser
-    profiles, ``/etc/passwd``) or uses ``keyring``. High at import time or on
+    profiles, ``/etc/passwd``, the hub token file, also when the path is built from parts)
+    or uses ``keyring``/``netrc``/``huggingface_hub.get_token``. High at import time or on
     instantiation, medium inside functions.""", fix=_FIX, cwe=522)
 DYNAMIC_ATTR = rule("MT-CODE-008", "Dynamic attribute lookup on a sensitive module", _H, """
     The code fetches an attribute of ``os``/``subprocess``/``builtins``... by a computed name
-    (``getattr(os, "sys" + "tem")``, ``vars(os)[...]``, ``__builtins__[...]``): the usual way
-    to hide a dangerous call from reviewers and scanners.""", fix=_FIX, cwe=470)
+    (``getattr(os, "sys" + "tem")``, ``vars(os)[...]``, ``__builtins__[...]``,
+    ``sys.modules["os"]``, ``operator.attrgetter("system")``), reaches another namespace's
+    globals (``__globals__``, ``f_globals``, ``object.__subclasses__()``), or replaces
+    attributes of those modules or entries of ``sys.modules`` (monkey-patching ``open``,
+    hijacking imports): the usual ways to hide a dangerous call from reviewers and
+    scanners.""", fix=_FIX, cwe=470)
 OBFUSCATED = rule("MT-CODE-009", "Obfuscated payload handed to code execution", _C, """
     Encoded data (base64, zlib/bz2/lzma, hex, rot13, marshalled code) is decoded and passed
     to ``exec``/``eval``/``compile``/``__import__`` or a process call. Legitimate model code
-    has no reason to hide what it runs. Decoded payloads are scanned again as Python.""",
+    has no reason to hide what it runs. Decoded payloads are scanned again as Python and
+    marshalled code objects are read (never loaded) for the names they use. Literal data
+    that decodes to Python with capabilities is high even when its way to ``exec`` is not
+    visible.""",
     fix=_FIX, cwe=506)
 UNPARSABLE = rule("MT-CODE-020", "Python file does not parse", _M, """
-    The ``.py`` file is not valid Python 3 (or not valid UTF-8/declared encoding), so it could
-    not be analysed. Python 2 files, truncated downloads and deliberately broken files all
-    land here; none can be vouched for.""", fix="Review the file by hand.", cwe=20)
+    The ``.py`` file is not valid Python 3 for this interpreter (or not valid UTF-8/declared
+    encoding), so it could not be analysed. Python 2 files, truncated downloads, syntax of a
+    newer Python and deliberately broken files all land here; none can be vouched for. High
+    when the text mentions process, ``exec``/``eval``, network or decoding names.""",
+    fix="Review the file by hand.", cwe=20)
 LIMIT = rule("MT-CODE-021", "Python analysis stopped at a limit", _M, """
-    The file is larger, deeper or has more syntax nodes than the analysis bounds, or nests
-    encoded payloads deeper than followed. Whatever lies beyond was not examined.""",
+    The file is larger, deeper or has more tokens or syntax nodes than the analysis bounds,
+    or nests encoded payloads deeper than followed. Whatever lies beyond was not examined.
+    A file too large to parse is still searched as text: high when it mentions process,
+    ``exec``/``eval``, network or decoding names.""",
     fix="Review the file by hand.", cwe=400)
 PRESENT = rule("MT-CODE-022", "Python code in the model repository", _I, """
     The repository ships Python that ``trust_remote_code=True`` (or a user running it) would
@@ -67,6 +80,8 @@ RULES = (PROCESS, DYNAMIC, NATIVE, NETWORK, HUB, FILE_WRITE, CREDENTIALS, DYNAMI
          OBFUSCATED, UNPARSABLE, LIMIT, PRESENT)
 
 MAX_SOURCE = 8 * 1024 * 1024
+MAX_TOKENS = 600_000
+"""Tokens parsed per file (``ast`` needs ~0.5-1 KB per node; real files stay under 300k)."""
 MAX_NODES = 2_000_000
 MAX_DEPTH = 400
 MAX_DECODE_DEPTH = 3
@@ -84,7 +99,10 @@ _NAMES = {
     PROCESS: ("os.system os.popen os.popen2 os.popen3 os.fork os.forkpty os.startfile "
               "os.posix_spawn os.posix_spawnp pty.spawn pty.fork platform.popen "
               "commands.getoutput commands.getstatusoutput asyncio.create_subprocess_exec "
-              "asyncio.create_subprocess_shell multiprocessing.util.spawnv_passfds"),
+              "asyncio.create_subprocess_shell multiprocessing.util.spawnv_passfds "
+              "pydoc.pipepager pydoc.tempfilepager _posixsubprocess.fork_exec pip.main "
+              "distutils.spawn.spawn setuptools.sandbox.run_setup pip._internal.main "
+              "pip._internal.cli.main.main"),
     DYNAMIC: ("builtins.exec builtins.eval builtins.compile builtins.__import__ "
               "builtins.breakpoint importlib.import_module importlib.__import__ "
               "importlib.reload importlib.util.spec_from_file_location "
@@ -95,7 +113,13 @@ _NAMES = {
               "shelve.open runpy.run_path runpy.run_module code.InteractiveInterpreter "
               "code.InteractiveConsole code.interact pydoc.locate pkgutil.resolve_name "
               "pdb.run yaml.unsafe_load jsonpickle.decode torch.hub.load "
-              "transformers.dynamic_module_utils.get_class_from_dynamic_module"),
+              "transformers.dynamic_module_utils.get_class_from_dynamic_module "
+              "importlib.machinery.SourceFileLoader importlib.machinery.SourcelessFileLoader "
+              "importlib.util.spec_from_loader sys.meta_path.insert sys.meta_path.append "
+              "sys.path_hooks.insert sys.path_hooks.append timeit.timeit timeit.repeat "
+              "timeit.Timer cProfile.run cProfile.runctx profile.run profile.runctx "
+              "pdb.runeval pdb.runctx pdb.runcall doctest.run_docstring_examples "
+              "trace.Trace.run trace.Trace.runctx"),
     NATIVE: ("ctypes.CDLL ctypes.PyDLL ctypes.WinDLL ctypes.OleDLL ctypes.cdll.LoadLibrary "
              "ctypes.windll.LoadLibrary _ctypes.dlopen cffi.FFI torch.utils.cpp_extension.load "
              "torch.utils.cpp_extension.load_inline torch.ops.load_library "
@@ -107,11 +131,18 @@ _NAMES = {
     HUB: ("huggingface_hub.hf_hub_download huggingface_hub.snapshot_download "
           "huggingface_hub.cached_download huggingface_hub.file_download.hf_hub_download "
           "transformers.utils.cached_file transformers.utils.hub.cached_file "
-          "modelscope.snapshot_download modelscope.hub.snapshot_download.snapshot_download"),
+          "modelscope.snapshot_download modelscope.hub.snapshot_download.snapshot_download "
+          "torch.hub.load_state_dict_from_url torch.hub.download_url_to_file "
+          "torch.utils.model_zoo.load_url keras.utils.get_file "
+          "tensorflow.keras.utils.get_file gdown.download"),
     FILE_WRITE: ("shutil.rmtree shutil.copy shutil.copy2 shutil.copyfile shutil.copytree "
                  "shutil.move shutil.chown os.remove os.unlink os.rename os.renames os.replace "
-                 "os.rmdir os.removedirs os.chmod os.chown os.symlink os.link os.truncate"),
-    CREDENTIALS: "",
+                 "os.rmdir os.removedirs os.chmod os.chown os.symlink os.link os.truncate "
+                 "os.lchmod os.lchown os.mkfifo os.mknod os.ftruncate"),
+    CREDENTIALS: ("huggingface_hub.get_token huggingface_hub.HfFolder.get_token "
+                  "huggingface_hub.utils.get_token huggingface_hub.whoami getpass.getpass "
+                  "huggingface_hub.constants.HF_TOKEN_PATH "
+                  "huggingface_hub.constants.HF_STORED_TOKENS_PATH"),
 }
 _EXACT: dict[str, Rule] = {n: r for r, names in _NAMES.items() for n in names.split()}
 _PREFIXES: tuple[tuple[str, Rule], ...] = (
@@ -122,16 +153,33 @@ _PREFIXES: tuple[tuple[str, Rule], ...] = (
     ("telnetlib.", NETWORK), ("poplib.", NETWORK), ("imaplib.", NETWORK),
     ("webbrowser.", NETWORK), ("paramiko.", NETWORK), ("xmlrpc.client.", NETWORK),
     ("websocket.", NETWORK), ("websockets.", NETWORK), ("pycurl.", NETWORK),
-    ("keyring.", CREDENTIALS), ("ctypes.cdll.", NATIVE), ("ctypes.windll.", NATIVE),
+    ("keyring.", CREDENTIALS), ("netrc.", CREDENTIALS), ("ctypes.cdll.", NATIVE),
+    ("ctypes.windll.", NATIVE), ("ctypes.pydll.", NATIVE), ("_ctypes.", NATIVE),
+    ("cffi.", NATIVE), ("zipimport.", DYNAMIC), ("_socket.", NETWORK), ("ssl.wrap_", NETWORK),
+    ("_posixsubprocess.", PROCESS), ("nt.system", PROCESS), ("posix.system", PROCESS),
+    ("posix.exec", PROCESS), ("posix.spawn", PROCESS), ("posix.fork", PROCESS),
 )
-WRITE_METHODS = frozenset({"write_text", "write_bytes", "symlink_to", "hardlink_to"})
+RESOLVERS = frozenset({"operator.attrgetter", "operator.methodcaller"})
+"""Build a callable from an attribute name given as a string."""
+WRITE_METHODS = frozenset({"write_text", "write_bytes", "symlink_to", "hardlink_to", "unlink",
+                           "rmdir", "chmod", "lchmod"})
+ESCAPE_ATTRS = frozenset({"__globals__", "__builtins__", "f_globals", "f_builtins",
+                          "func_globals", "gi_frame", "cr_frame", "ag_frame"})
+"""Attributes that reach another namespace's globals or a frame: sandbox-escape plumbing."""
+PATCH_MODULES = frozenset({"os", "posix", "nt", "subprocess", "builtins", "importlib", "pty",
+                           "socket", "ctypes", "shutil", "pickle", "marshal", "runpy", "types"})
+"""Modules whose attributes model code has no reason to replace."""
+SYS_HOOKS = frozenset({"sys.meta_path", "sys.path_hooks", "sys.modules", "sys.excepthook",
+                       "sys.displayhook", "sys.breakpointhook", "sys.path_importer_cache"})
 SENSITIVE_MODULES = frozenset({
     "os", "posix", "nt", "subprocess", "builtins", "__builtins__", "importlib", "sys", "pty",
     "socket", "ctypes", "shutil", "pickle", "marshal", "runpy", "code", "types", "io",
 })
 BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "setattr",
                        "delattr", "breakpoint", "vars", "globals", "locals", "bytes",
-                       "bytearray", "dict", "str", "repr", "list", "print"})
+                       "bytearray", "dict", "str", "repr", "list", "print", "chr",
+                       "reversed", "isinstance", "issubclass", "hasattr", "id", "map",
+                       "filter", "callable", "type"})
 SECRET_ENV = re.compile(r"TOKEN(?!IZ)|SECRET|PASSW|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|"
                          r"^AWS_|^SSH_|COOKIE|SESSION", re.IGNORECASE)
 SECRET_PATH = re.compile(
@@ -139,7 +187,17 @@ SECRET_PATH = re.compile(
     r"\.git-credentials|\.docker/config\.json|\.kube/config|huggingface/token|\.pypirc|"
     r"Login Data|\.mozilla/firefox|Google/Chrome|BraveSoftware|wallet\.dat|\.gnupg|Keychains",
     re.IGNORECASE)
+RISKY_TEXT = re.compile(
+    rb"\b(os\.system|os\.popen|os\.exec\w*|subprocess|pty\.spawn|exec\s*\(|eval\s*\(|"
+    rb"compile\s*\(|__import__|importlib|marshal\.loads|pickle\.loads|ctypes|cffi|socket|"
+    rb"urlopen|requests\.\w+|b64decode|zlib\.decompress|__builtins__|getattr\s*\()")
+"""What a file too large to parse is searched for, as text, so the limit finding says."""
 SINK_EXEC = frozenset({"builtins.exec", "builtins.eval", "builtins.compile"})
+SINK_PICKLE = frozenset({"pickle.loads", "_pickle.loads", "cPickle.loads", "dill.loads",
+                         "cloudpickle.loads", "joblib.load", "torch.load", "pickle.load",
+                         "numpy.load", "pickle.Unpickler", "_pickle.Unpickler"})
+"""Sinks that deserialise their argument: a literal payload is handed to the pickle scanner."""
+OPEN_WRITE_FLAGS = frozenset({"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"})
 
 
 def classify(name: str) -> Rule | None:

@@ -12,6 +12,8 @@ import binascii
 import bz2
 import codecs
 import lzma
+import re
+import string
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ DECODERS = frozenset({
     "base64.a85decode", "base64.decodebytes", "base64.standard_b64decode",
     "base64.urlsafe_b64decode", "binascii.a2b_base64", "binascii.unhexlify", "binascii.a2b_hex",
     "zlib.decompress", "gzip.decompress", "bz2.decompress", "lzma.decompress", "codecs.decode",
+    "codecs.encode",
     "builtins.bytes.fromhex", "builtins.bytearray.fromhex", "marshal.loads",
 })
 
@@ -36,6 +39,9 @@ class Decoded:
     value: str | bytes | None
     decoded: bool = False
     code_object: bool = False
+    code: str | None = None
+    """What a marshalled code object refers to, read without unmarshalling it."""
+    dangerous: bool = False
 
 
 @dataclass
@@ -49,6 +55,8 @@ class State:
     """Non-trivial literal evaluations (concatenations, slices, calls) so far."""
     produced: int = 0
     """Bytes/characters built by literal evaluation so far."""
+    tokens: int = 0
+    """Tokens of decoded payloads parsed so far."""
 
 
 class StaticEvaluator:
@@ -68,7 +76,8 @@ class StaticEvaluator:
         """Evaluate literal-only expressions (constants, concatenation, decoders), bounded."""
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str | bytes):
             return Decoded(expr.value)
-        if d > 30 or not isinstance(expr, ast.Name | ast.BinOp | ast.Subscript | ast.Call):
+        if d > 30 or not isinstance(expr, ast.Name | ast.BinOp | ast.Subscript | ast.Call
+                                    | ast.JoinedStr | ast.FormattedValue):
             return Decoded(None)
         st = self.state
         st.steps += 1
@@ -91,6 +100,10 @@ class StaticEvaluator:
             if isinstance(lv, bytes) and isinstance(rv, bytes):
                 return Decoded(self._keep(lv + rv), dec)
             return Decoded(None, dec)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
+            return self._percent(expr, d)
+        if isinstance(expr, ast.JoinedStr | ast.FormattedValue):
+            return self._fstring(expr, d)
         if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
             inner = self._static(expr.value, d + 1)
             bounds = [self._int(p) for p in (expr.slice.lower, expr.slice.upper, expr.slice.step)]
@@ -101,6 +114,35 @@ class StaticEvaluator:
         if isinstance(expr, ast.Call):
             return self._static_call(expr, d)
         return Decoded(None)
+
+    def _percent(self, expr: ast.BinOp, d: int) -> Decoded:
+        """``"import %s" % "os"`` with literal operands."""
+        fmt = self._static(expr.left, d + 1)
+        right = expr.right
+        items = right.elts if isinstance(right, ast.Tuple) else [right]
+        vals = [self._static(e, d + 1).value for e in items]
+        if (not isinstance(fmt.value, str) or not all(isinstance(v, str) for v in vals)
+                or _PERCENT.sub("", fmt.value).count("%")):
+            return Decoded(None, fmt.decoded)  # only %s and %%: widths build huge strings
+        try:
+            return Decoded(self._keep(fmt.value % tuple(vals)), fmt.decoded)
+        except (TypeError, ValueError, KeyError, OverflowError):
+            return Decoded(None, fmt.decoded)
+
+    def _fstring(self, expr: ast.JoinedStr | ast.FormattedValue, d: int) -> Decoded:
+        """``f"import {name}"`` where every interpolated value is literal."""
+        if isinstance(expr, ast.FormattedValue):
+            if expr.format_spec is not None:
+                return Decoded(None)
+            inner = self._static(expr.value, d + 1)
+            return inner if isinstance(inner.value, str) else Decoded(None, inner.decoded)
+        out: list[str] = []
+        for part in expr.values[:256]:
+            v = self._static(part, d + 1).value
+            if not isinstance(v, str):
+                return Decoded(None)
+            out.append(v)
+        return Decoded(self._keep("".join(out)))
 
     def _keep(self, value: str | bytes) -> str | bytes | None:
         """Count what evaluation built; values over MAX_DECODED are dropped."""
@@ -119,14 +161,23 @@ class StaticEvaluator:
     def _static_call(self, call: ast.Call, d: int) -> Decoded:
         func, args = call.func, call.args
         name = self._qualname(func)
+        if name == "builtins.chr" and len(args) == 1:
+            code = _int_const(args[0])
+            return Decoded(chr(code) if code is not None and 0 <= code <= 0x10FFFF else None)
         if name in ("builtins.bytes", "builtins.bytearray") and args:
             nums = _ints(args[0])
             return Decoded(bytes(nums) if nums is not None else None)
         if name in DECODERS:
             return self._decoder(name, args, d)
+        if isinstance(func, ast.Attribute) and func.attr == "format":
+            return self._format(func, call, d)
         if isinstance(func, ast.Attribute) and func.attr == "join" and args:
             recv = self._static(func.value, d + 1).value
             items = _chars(args[0])
+            if (items is None and isinstance(args[0], ast.Call) and args[0].args
+                    and self._qualname(args[0].func) == "builtins.reversed"):
+                rev = self._static(args[0].args[0], d + 1).value
+                items = list(reversed(rev)) if isinstance(rev, str) else None
             if items is None and isinstance(args[0], ast.List | ast.Tuple):
                 parts = [self._static(e, d + 1).value for e in args[0].elts]
                 strs = [p for p in parts if isinstance(p, str)]
@@ -144,9 +195,27 @@ class StaticEvaluator:
                             recv_d.decoded or not plain)
         return Decoded(None)
 
+    def _format(self, func: ast.Attribute, call: ast.Call, d: int) -> Decoded:
+        """``"import {}".format("os")`` with literal arguments."""
+        fmt = self._static(func.value, d + 1)
+        args = [self._static(a, d + 1).value for a in call.args]
+        kwargs = {k.arg: self._static(k.value, d + 1).value for k in call.keywords if k.arg}
+        if (not isinstance(fmt.value, str) or len(kwargs) != len(call.keywords)
+                or not all(isinstance(v, str) for v in [*args, *kwargs.values()])):
+            return Decoded(None, fmt.decoded)
+        try:
+            # plain fields only: a width ("{:>999999999}") would build a huge string
+            if any(spec or conv not in (None, "r", "s", "a")
+                   or (field and not field.isidentifier() and not field.isdigit())
+                   for _lit, field, spec, conv in string.Formatter().parse(fmt.value)):
+                return Decoded(None, fmt.decoded)
+            return Decoded(self._keep(fmt.value.format(*args, **kwargs)), fmt.decoded)
+        except (IndexError, KeyError, ValueError):
+            return Decoded(None, fmt.decoded)
+
     def _decoder(self, name: str, args: list[ast.expr], d: int) -> Decoded:
         if name == "marshal.loads":
-            return Decoded(None, True, True)
+            return marshalled(self._static(args[0], d + 1) if args else Decoded(None))
         inner = self._static(args[0], d + 1) if args else Decoded(None)
         extra: object = self._static(args[1], d + 1).value if len(args) > 1 else None
         if len(args) > 1 and isinstance(args[1], ast.Constant):
@@ -160,7 +229,21 @@ class StaticEvaluator:
         return Decoded(self._keep(decoded) if isinstance(decoded, str | bytes) else None, True)
 
 
+def marshalled(inner: Decoded) -> Decoded:
+    """Read a literal marshalled code object's names and constants, never unmarshalling it."""
+    from modeltrust._scanners._marshal import MarshalError, read_code
+
+    if not isinstance(inner.value, bytes):
+        return Decoded(None, True, True)
+    try:
+        info = read_code(inner.value)
+    except MarshalError as exc:
+        return Decoded(None, True, True, f"unreadable: {exc}")
+    return Decoded(None, True, True, info.describe(), bool(info.dangerous()))
+
+
 TOO_BIG = object()
+_PERCENT = re.compile(r"%[s%]")
 _SIMPLE_DECODERS: dict[str, Callable[[bytes], bytes]] = {
     "base64.b64decode": base64.b64decode, "base64.standard_b64decode": base64.b64decode,
     "base64.decodebytes": base64.decodebytes, "binascii.a2b_base64": binascii.a2b_base64,
@@ -170,12 +253,24 @@ _SIMPLE_DECODERS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-
-
 def preview(value: str | bytes) -> str:
-    text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+    """A short, printable rendering of decoded data for evidence."""
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"{len(value)} bytes of binary data (starts {value[:16].hex()})"
+    else:
+        text = value
     text = " ".join(text.split())
     return repr(text if len(text) <= 120 else text[:117] + "...")
+
+
+def _int_const(node: ast.AST) -> int | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(
+            node.value, bool):
+        return node.value
+    return None
 
 
 def _ints(node: ast.AST) -> list[int] | None:
@@ -230,8 +325,15 @@ def decode(name: str, value: str | bytes, extra: object) -> object:
             if kind in ("rot13", "rot_13") and isinstance(value, str):
                 return codecs.decode(value, "rot13")
             name = {"base64": "base64.b64decode", "base_64": "base64.b64decode",
-                    "hex": "binascii.unhexlify", "zlib": "zlib.decompress",
-                    "bz2": "bz2.decompress"}.get(kind, "")
+                    "base64_codec": "base64.b64decode", "hex": "binascii.unhexlify",
+                    "hex_codec": "binascii.unhexlify", "zlib": "zlib.decompress",
+                    "zip": "zlib.decompress", "zlib_codec": "zlib.decompress",
+                    "bz2": "bz2.decompress", "bz2_codec": "bz2.decompress"}.get(kind, "")
+        elif name == "codecs.encode":  # rot13 is its own inverse
+            kind = str(extra or "").lower().replace("-", "_")
+            if kind in ("rot13", "rot_13") and isinstance(value, str):
+                return codecs.encode(value, "rot13")
+            return None
         if name in _SIMPLE_DECODERS:
             return _SIMPLE_DECODERS[name](data)
         if name in ("builtins.bytes.fromhex", "builtins.bytearray.fromhex", "binascii.unhexlify",

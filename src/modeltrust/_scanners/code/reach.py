@@ -1,0 +1,104 @@
+"""Which functions run at import time or on instantiation, through calls the file makes.
+
+A payload in a helper is as dangerous as one at module level when the module calls the
+helper, instantiates a class whose ``__init__`` calls it, or defines a class whose metaclass
+or base class (``__init_subclass__``) runs it. Functions are known by their owner name
+(``helper``, ``Model.__init__``); calls between them are edges, resolved once per file.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from modeltrust._scanners.code.capabilities import CALL, IMPORT, INIT
+
+if TYPE_CHECKING:
+    from modeltrust._scanners.code.analyzer import Hit
+
+_ON_CREATE = ("__new__", "__init__", "__post_init__", "__set_name__")
+"""Methods that run when a class is instantiated (``__set_name__``: as a class attribute)."""
+_ON_DEFINE = ("__new__", "__init__", "__prepare__")
+"""Metaclass methods that run when a class using the metaclass is defined."""
+MAX_ANCESTORS = 64
+
+
+class Reach:
+    """Call edges between a file's top-level functions and methods, and what runs early."""
+
+    def __init__(self) -> None:
+        self.edges: dict[str, set[str]] = {}
+        self.roots: dict[str, int] = {}
+        self.bases: dict[str, list[str]] = {}
+        self.meta: dict[str, str] = {}
+        self.classes: set[str] = set()
+
+    def add_class(self, node: ast.ClassDef, defined: set[str]) -> None:
+        """Record a top-level class: its bases and metaclass defined earlier in the file."""
+        self.classes.add(node.name)
+        self.bases[node.name] = [b.id for b in node.bases
+                                 if isinstance(b, ast.Name) and b.id in defined]
+        for kw in node.keywords:
+            if kw.arg == "metaclass" and isinstance(kw.value, ast.Name):
+                self.meta[node.name] = kw.value.id
+
+    def class_statement(self, name: str) -> list[str]:
+        """Methods that run when ``class name(...)`` executes."""
+        hooks: list[str] = []
+        seen: set[str] = set()
+        queue = deque(self.bases.get(name, ()))
+        metas = [self.meta[name]] if name in self.meta else []
+        while queue and len(seen) < MAX_ANCESTORS:
+            base = queue.popleft()
+            if base in seen:
+                continue
+            seen.add(base)
+            hooks.append(f"{base}.__init_subclass__")
+            if base in self.meta:
+                metas.append(self.meta[base])
+            queue.extend(self.bases.get(base, ()))
+        for meta in metas:
+            hooks += [f"{meta}.{m}" for m in _ON_DEFINE]
+        return hooks
+
+    def at_import(self, name: str, line: int) -> None:
+        """``name`` (a function, class or method) runs when the module is imported."""
+        self.roots.setdefault(name, line)
+
+    def edge(self, caller: str, callee: str) -> None:
+        """``caller`` calls ``callee``."""
+        self.edges.setdefault(caller, set()).add(callee)
+
+    def _closure(self, roots: Iterable[tuple[str, str]]) -> dict[str, str]:
+        """Everything reachable from ``roots``, each with the label of the root that got there."""
+        reached: dict[str, str] = {}
+        queue = deque(sorted(roots))
+        while queue:
+            name, origin = queue.popleft()
+            if name in reached:
+                continue
+            reached[name] = origin
+            if name in self.classes:
+                queue.extend((f"{name}.{m}", origin) for m in _ON_CREATE)
+                if name in self.meta:
+                    queue.append((f"{self.meta[name]}.__call__", origin))
+            queue.extend((callee, origin) for callee in sorted(self.edges.get(name, ())))
+        return reached
+
+    def promote(self, hits: list[Hit]) -> list[Hit]:
+        """Hits in functions reached at import time become import-time, from __init__ init."""
+        early = self._closure((n, f"line {line}") for n, line in self.roots.items())
+        on_init = self._closure((f"{c}.{m}", f"{c}.{m}") for c in sorted(self.classes)
+                                for m in _ON_CREATE[:3])
+        out: list[Hit] = []
+        for hit in hits:
+            if hit.context in (CALL, INIT) and hit.owner in early:
+                note = f" (via {hit.owner}, reached from {early[hit.owner]})"
+                hit = replace(hit, context=IMPORT, note=note)
+            elif hit.context == CALL and hit.owner in on_init:
+                hit = replace(hit, context=INIT, note=f" (called from {on_init[hit.owner]})")
+            out.append(hit)
+        return out

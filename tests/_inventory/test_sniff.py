@@ -1,0 +1,66 @@
+"""Format sniffing: text that merely looks like a magic number, executables, Python files."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modeltrust._inventory.formats import Format
+from modeltrust._inventory.sniff import sniff
+
+
+@pytest.mark.parametrize("text", [b"x = 1\n", b"x ^ y\n", b"x\x01 = 2\n"])
+def test_text_passing_the_zlib_header_check_is_not_zlib(text: bytes) -> None:
+    assert sniff(text, ".py").format is Format.PYTHON
+    assert sniff(text, "").format is not Format.ZLIB
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_real_zlib_streams_are_zlib(level: int) -> None:
+    assert sniff(zlib.compress(b"payload" * 100, level), "").format is Format.ZLIB
+
+
+def test_text_starting_with_gguf_is_text() -> None:
+    assert sniff(b"GGUF quantisations of a model\n", ".md").format is Format.TEXT
+    assert sniff(b"GGUF" + struct.pack("<I", 3) + b"\x00" * 24, "").format is Format.GGUF
+    assert sniff(b"GGUF" + struct.pack(">I", 3) + b"\x00" * 24, "").format is Format.GGUF
+    assert sniff(b"GGUF text but named .gguf", ".gguf").format is Format.GGUF
+
+
+def _pe() -> bytes:
+    head = bytearray(b"MZ" + b"\x00" * 0x3E)
+    head[0x3C:0x40] = (0x40).to_bytes(4, "little")
+    return bytes(head) + b"PE\x00\x00" + b"\x00" * 64
+
+
+@pytest.mark.parametrize(("data", "detail"), [
+    (b"\x7fELF\x02\x01\x01" + b"\x00" * 64, "ELF executable"),
+    (_pe(), "Windows executable"),
+    (b"\xcf\xfa\xed\xfe" + b"\x00" * 64, "Mach-O executable"),
+])
+@pytest.mark.parametrize("ext", [".bin", ".pkl", ".py", ".txt", ""])
+def test_executables_win_over_extensions(data: bytes, detail: str, ext: str) -> None:
+    assert sniff(data, ext) == (Format.UNKNOWN, detail)
+
+
+def test_mz_without_pe_header_in_weights_is_not_an_executable() -> None:
+    assert sniff(b"MZ" + bytes(range(200)), ".bin").format is Format.PICKLE
+
+
+@pytest.mark.parametrize("data", [
+    b"# caf\xe9\nimport os\n", "import os\n".encode("utf-16"), b"\x80\x04K\x01.",
+    b"cos\nsystem\n(S'x'\ntR.",
+])
+def test_py_files_always_go_to_the_code_scanner(data: bytes) -> None:
+    assert sniff(data, ".py").format is Format.PYTHON
+    assert sniff(data, ".pyw").format is Format.PYTHON
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.sampled_from(["", ".py", ".bin", ".gguf", ".json", ".md"]))
+def test_any_bytes_sniff_without_error(data: bytes, ext: str) -> None:
+    assert isinstance(sniff(data, ext).format, Format)
