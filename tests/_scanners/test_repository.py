@@ -439,3 +439,15 @@ def test_symlinks_never_crash_and_escapes_are_reported(tmp_path: Path, make: str
     elif make != "dir_up":
         assert "MT-SRC-002" in ids
     assert scan(root).findings == report.findings
+
+
+def test_single_file_beside_a_sharded_index(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes())
+    (tmp_path / "model-00001-of-00001.safetensors").write_bytes(safetensors_bytes())
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": {"w": "model-00001-of-00001.safetensors"}}))
+    [f] = [f for f in scan(tmp_path).findings if f.rule_id == "MT-SFT-028"]
+    assert f.severity is Severity.LOW and f.path.endswith("model.safetensors.index.json")
+    assert "model.safetensors beside" in f.evidence
+    (tmp_path / "model.safetensors").unlink()
+    assert not [f for f in scan(tmp_path).findings if f.rule_id == "MT-SFT-028"]

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from modeltrust._report.model import Coverage, FileEntry
-from modeltrust._scanners import common
+from modeltrust._scanners.shards import shard_indexes
 from modeltrust._source.interface import Limits
 from modeltrust.findings import Finding, Location, Rule, Severity
 from modeltrust.rules import finding, rule
@@ -193,7 +193,7 @@ def scan_repository(
     found += _mismatch(entries)
     found += _executables(folder, prefix, files, entries)
     found += _shadowing(prefix, files)
-    found += _shards(folder, prefix, files, limits)
+    found += shard_indexes(folder, prefix, files, limits)
     return sorted(found, key=Finding.sort_key)
 
 
@@ -473,25 +473,4 @@ def _shadowing(prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
         found.append(finding(SHADOWS, prefix + rel, f"{rel}: {what} for any process with this "
                              "folder on sys.path", Location(detail=f"module {name}"),
                              severity=sev))
-    return found
-
-
-def _shards(
-    folder: Path, prefix: str, files: dict[str, FileEntry], limits: Limits
-) -> list[Finding]:
-    found: list[Finding] = []
-    indexes = sorted(r for r in files if r.endswith(".safetensors.index.json"))
-    if not indexes:
-        return found
-    try:
-        from modeltrust._scanners.shards import check_sharded_index
-    except ImportError:
-        return found
-    for rel in indexes:
-        path = folder / rel
-        try:
-            found += check_sharded_index(path, prefix + rel, path.parent, limits)
-        except Exception as exc:  # noqa: BLE001 - a crash on hostile input becomes a finding
-            found.append(finding(common.INTERNAL_ERROR, prefix + rel,
-                                 f"sharded index check raised {type(exc).__name__}: {exc}"))
     return found

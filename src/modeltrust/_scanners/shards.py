@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+from modeltrust._report.model import FileEntry
+from modeltrust._scanners.common import INTERNAL_ERROR
 from modeltrust._scanners.safetensors import (
     MAX_HEADER,
     MAX_LISTED,
@@ -68,6 +70,15 @@ TOTAL_SIZE = rule(
     "MT-SFT-027", "Index total_size does not match the shards", Severity.LOW,
     "``metadata.total_size`` differs from the sum of the indexed tensors' byte sizes.",
     fix=_SHARD_FIX)
+SINGLE_AND_SHARDED = rule(
+    "MT-SFT-028", "Single weights file beside a sharded index of the same name", Severity.LOW,
+    """
+    The folder has both ``model.safetensors`` and ``model.safetensors.index.json`` (or the
+    same pair under another name). Loaders prefer one or the other by their own rules (Hugging
+    Face ``transformers`` takes the single file and never reads the shards), so the weights
+    that are loaded may not be the ones a reviewer, a signature or a comparison looked at.
+    """,
+    fix="Keep one layout: delete the single file, or the index and its shards.", cwe=436)
 
 MAX_INDEX = 64 * 1024 * 1024
 """Largest shard index read."""
@@ -282,3 +293,28 @@ def _present_shards(root: Path, prefix: str) -> list[str]:
     except OSError:
         return []
     return sorted(found)
+
+
+def shard_indexes(
+    folder: Path, prefix: str, files: dict[str, FileEntry], limits: Limits
+) -> list[Finding]:
+    """Every ``*.safetensors.index.json`` of a scanned folder, checked against its shards.
+
+    ``files`` maps paths relative to ``folder`` to their entries; ``prefix`` is how the
+    folder is shown in findings. A crash on hostile input becomes a finding, not a traceback.
+    """
+    found: list[Finding] = []
+    for rel in sorted(r for r in files if r.endswith(".safetensors.index.json")):
+        single = rel.removesuffix(".index.json")
+        if single in files and files[single].format == "safetensors":
+            found.append(finding(SINGLE_AND_SHARDED, prefix + rel,
+                                 f"{prefix}{single} beside {prefix}{rel}: a loader that takes "
+                                 "the single file never reads the shards this index lists",
+                                 Location(detail=f"single file {single}")))
+        path = folder / rel
+        try:
+            found += check_sharded_index(path, prefix + rel, path.parent, limits)
+        except Exception as exc:  # noqa: BLE001 - a crash on hostile input becomes a finding
+            found.append(finding(INTERNAL_ERROR, prefix + rel,
+                                 f"sharded index check raised {type(exc).__name__}: {exc}"))
+    return found
