@@ -156,3 +156,20 @@ def test_joblib_inline_arrays_are_skipped() -> None:
 def test_values_are_symbolic() -> None:
     res = run(b.system_call_p4())
     assert isinstance(res.value, Call) and isinstance(res.value.func, Global)
+
+
+@pytest.mark.parametrize("opcode", [b"\x8e", b"\x96", b"\x8d"])  # BINBYTES8, BYTEARRAY8, BINUNICODE8
+def test_payload_after_an_operand_over_the_limit_is_still_seen(opcode: bytes) -> None:
+    """A big operand (tensor data in real pickles) is stepped over, not a place to stop."""
+    import struct
+
+    big = opcode + struct.pack("<Q", 4096) + b"A" * 4096 + b"0"  # the operand, then POP
+    res = run(b.proto(4) + big + b.system_call_p4()[2:], max_string=1024)
+    assert res.error is None and refs(res) == {"os.system": True}
+
+
+def test_operand_over_the_limit_past_the_end_is_truncation() -> None:
+    import struct
+
+    res = run(b.proto(4) + b"\x8e" + struct.pack("<Q", 1 << 40) + b"xx", max_string=1024)
+    assert res.error is not None

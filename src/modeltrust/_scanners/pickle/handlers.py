@@ -105,7 +105,7 @@ def _long_bytes(vm: Interpreter, n: int) -> None:
     if n < 0:
         raise vm._fail("LONG pickle has negative byte count")
     if n > _BIG_INT_BYTES:
-        vm._sized(n, "LONG")
+        vm.skip(n)
         vm.stack.append(Unknown("large integer"))
         return
     vm.stack.append(int.from_bytes(vm._read(n), "little", signed=True))
@@ -142,6 +142,33 @@ def _push_data(vm: Interpreter, value: str | bytes | bytearray) -> None:
     vm.embedded(value)
 
 
+def _push_sized(vm: Interpreter, n: int, what: str,
+                convert: Callable[[bytes], str | bytes | bytearray]) -> None:
+    """Push a length-prefixed operand; one over the string limit is stepped over unread.
+
+    Big operands are tensor data in real pickles, and a payload can sit after one: reading
+    it would cost the file's size in memory, stopping there would leave the payload unseen.
+    Its value becomes opaque, so a name or argument built from it is still reported.
+    """
+    if n > vm.limits.max_string:
+        vm.skip(n)
+        vm.stack.append(Unknown(f"{what} operand of {n} bytes (not read)"))
+        return
+    _push_data(vm, convert(vm._read(n)))
+
+
+def _latin1(raw: bytes) -> str:
+    return raw.decode("latin-1")
+
+
+def _utf8(raw: bytes) -> str:
+    return str(raw, "utf-8", "surrogatepass")
+
+
+def _same(raw: bytes) -> bytes:
+    return raw
+
+
 @_op("STRING")
 def _string(vm: Interpreter) -> None:
     line = vm._readline()
@@ -157,7 +184,7 @@ def _binstring(vm: Interpreter) -> None:
     n = _count(vm, _i4, 4)
     if n < 0:
         raise vm._fail("BINSTRING pickle has negative byte count")
-    _push_data(vm, vm._sized(n, "BINSTRING").decode("latin-1"))
+    _push_sized(vm, n, "BINSTRING", _latin1)
 
 
 @_op("SHORT_BINSTRING")
@@ -172,19 +199,17 @@ def _unicode(vm: Interpreter) -> None:
 
 @_op("BINUNICODE")
 def _binunicode(vm: Interpreter) -> None:
-    raw = vm._sized(_count(vm, _u4, 4), "BINUNICODE")
-    _push_data(vm, str(raw, "utf-8", "surrogatepass"))
+    _push_sized(vm, _count(vm, _u4, 4), "BINUNICODE", _utf8)
 
 
 @_op("BINUNICODE8")
 def _binunicode8(vm: Interpreter) -> None:
-    raw = vm._sized(_count(vm, _u8, 8), "BINUNICODE8")
-    _push_data(vm, str(raw, "utf-8", "surrogatepass"))
+    _push_sized(vm, _count(vm, _u8, 8), "BINUNICODE8", _utf8)
 
 
 @_op("BINBYTES")
 def _binbytes(vm: Interpreter) -> None:
-    _push_data(vm, vm._sized(_count(vm, _u4, 4), "BINBYTES"))
+    _push_sized(vm, _count(vm, _u4, 4), "BINBYTES", _same)
 
 
 @_op("SHORT_BINBYTES")
@@ -194,12 +219,12 @@ def _short_binbytes(vm: Interpreter) -> None:
 
 @_op("BINBYTES8")
 def _binbytes8(vm: Interpreter) -> None:
-    _push_data(vm, vm._sized(_count(vm, _u8, 8), "BINBYTES8"))
+    _push_sized(vm, _count(vm, _u8, 8), "BINBYTES8", _same)
 
 
 @_op("BYTEARRAY8")
 def _bytearray8(vm: Interpreter) -> None:
-    _push_data(vm, bytearray(vm._sized(_count(vm, _u8, 8), "BYTEARRAY8")))
+    _push_sized(vm, _count(vm, _u8, 8), "BYTEARRAY8", bytearray)
 
 
 @_op("NEXT_BUFFER")

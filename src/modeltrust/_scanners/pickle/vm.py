@@ -305,10 +305,11 @@ class Interpreter:
         self.pos = nl + 1
         return bytes(self.data[pos:nl])
 
-    def _sized(self, n: int, what: str) -> bytes:
-        if n > self.limits.max_string:
-            raise LimitHit(f"{what} operand of {n} bytes exceeds {self.limits.max_string}")
-        return self._read(n)
+    def skip(self, n: int) -> None:
+        """Step over ``n`` operand bytes without reading them (they must exist)."""
+        if n < 0 or self.pos + n > len(self.data):
+            raise IndexError
+        self.pos += n
 
     # -------------------------------------------------------- container ops
     def _appends(self, items: list[Any]) -> None:
