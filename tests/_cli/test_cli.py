@@ -45,12 +45,15 @@ def clean_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def link_dir(tmp_path: Path) -> Path:
-    """A folder whose symlink points outside: a real MT-SRC-001 (medium) finding."""
+    """A folder whose symlink points into a hub cache blob outside it: a real MT-SRC-001
+    finding, medium for that target (a link anywhere else is high)."""
     folder = tmp_path / "linked"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
-    (tmp_path / "secret").write_text("s")
-    (folder / "escape").symlink_to(tmp_path / "secret")
+    blobs = tmp_path / "models--org--name" / "blobs"
+    blobs.mkdir(parents=True)
+    (blobs / ("5e" * 20)).write_text("s")
+    (folder / "escape").symlink_to(blobs / ("5e" * 20))
     return folder
 
 
@@ -321,7 +324,7 @@ def test_rules_explain_one() -> None:
     assert result.exit_code == 0
     text = result.stdout
     assert text.startswith("MT-SRC-001  Symbolic link points outside the scanned folder")
-    assert "Severity: medium" in text
+    assert "Severity: high" in text
     assert "CWE: CWE-59" in text
     assert "What it detects and why it matters" in text
     assert "How to fix" in text and "Replace the link with the real file" in text
@@ -341,7 +344,7 @@ def test_rules_json() -> None:
     ids = [r["id"] for r in doc["rules"]]
     assert ids == sorted(ids) and "MT-SRC-001" in ids
     one = json.loads(run("rules", "MT-SRC-001", "--format", "json").stdout)
-    assert one["cwe"] == "CWE-59" and one["severity"] == "medium"
+    assert one["cwe"] == "CWE-59" and one["severity"] == "high"
 
 
 # -- audit -----------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_driver_and_rules() -> None:
     assert src["fullDescription"]["text"].startswith("A file in the model folder")
     assert "\n    " not in src["fullDescription"]["text"]
     assert src["help"]["text"] == rule.fix
-    assert src["properties"]["security-severity"] == "5.5"
+    assert src["properties"]["security-severity"] == "8.0"
     assert "CWE-59" in src["properties"]["tags"]
     for result in run["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]

@@ -50,7 +50,23 @@ def test_symlink_leaving_the_folder_is_reported_not_followed(tmp_path: Path) -> 
     os.symlink(outside, model / "config.json")
     report = modeltrust.scan(model)
     assert [f.rule_id for f in report.findings] == ["MT-SRC-001"]
+    assert report.findings[0].severity.value == "high"
+    assert report.findings[0].location.detail == f"symbolic link to {outside}"
     assert report.files[0].coverage.value == "not_analysed"
+
+
+def test_link_into_a_hub_cache_blob_is_medium(tmp_path: Path) -> None:
+    """Old ``--local-dir`` downloads linked their large files into the hub cache."""
+    blobs = tmp_path / "hub" / "models--org--name" / "blobs"
+    blobs.mkdir(parents=True)
+    blob = blobs / ("ab" * 32)
+    blob.write_bytes(b"\x80\x04K\x01.")
+    model = tmp_path / "local"
+    model.mkdir()
+    os.symlink(blob, model / "model.pkl")
+    [f] = modeltrust.scan(model).findings
+    assert (f.rule_id, f.severity.value) == ("MT-SRC-001", "medium")
+    assert "Hugging Face cache blob" in f.evidence
 
 
 def test_symlink_inside_the_folder_is_followed(tmp_path: Path) -> None:

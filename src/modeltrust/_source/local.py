@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,11 @@ from modeltrust._report.model import Coverage, FileEntry
 from modeltrust._source import rules
 from modeltrust._source.interface import Artifact
 from modeltrust.errors import SourceError
-from modeltrust.findings import Finding
+from modeltrust.findings import Finding, Location, Severity
 from modeltrust.rules import finding
+
+_CACHE_BLOB = re.compile(r"/(?:models|datasets|spaces)--[^/]+/blobs/[0-9a-f]{40,64}$")
+"""A blob of a Hugging Face hub cache (what old ``--local-dir`` downloads linked to)."""
 
 
 @dataclass
@@ -108,11 +112,15 @@ def _walk(
                     continue
                 if not _inside(target, allowed):
                     where = "the Hugging Face cache" if cache else "the scanned folder"
+                    blob = _CACHE_BLOB.search(target.as_posix()) is not None
                     out.findings.append(
                         finding(
                             rules.SYMLINK_ESCAPE,
                             shown,
-                            f"link to {os.readlink(full)} resolves to {target}, outside {where}",
+                            f"link to {os.readlink(full)} resolves to {target}, outside {where}"
+                            + (" (a Hugging Face cache blob)" if blob else ""),
+                            Location(detail=f"symbolic link to {os.readlink(full)}"),
+                            severity=Severity.MEDIUM if blob else None,
                         )
                     )
                     out.entries.append(

@@ -8,12 +8,14 @@ from modeltrust.rules import rule
 SYMLINK_ESCAPE = rule(
     "MT-SRC-001",
     "Symbolic link points outside the scanned folder",
-    Severity.MEDIUM,
+    Severity.HIGH,
     """
     A file in the model folder is a symbolic link whose target lies outside the folder (or,
     inside a Hugging Face cache, outside the cache). A loader following it would read a file
-    the publisher did not ship — possibly a secret or a planted payload. modeltrust does not
-    follow it.
+    the publisher did not ship — possibly a secret (``~/.ssh``, a token) or a planted
+    payload — and a tool writing through it would overwrite that file. modeltrust does not
+    follow it. Medium when the target is a blob of a Hugging Face cache, the layout older
+    ``huggingface-cli download --local-dir`` versions created.
     """,
     fix="Replace the link with the real file, or remove it.",
     cwe=59,
