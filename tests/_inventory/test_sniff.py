@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 
@@ -64,3 +65,46 @@ def test_py_files_always_go_to_the_code_scanner(data: bytes) -> None:
 @given(st.binary(max_size=600), st.sampled_from(["", ".py", ".bin", ".gguf", ".json", ".md"]))
 def test_any_bytes_sniff_without_error(data: bytes, ext: str) -> None:
     assert isinstance(sniff(data, ext).format, Format)
+
+
+# --- JSON in every encoding json.loads(bytes) takes (what Keras reads config.json with) --------
+
+_DOC = '{"class_name": "Sequential", "config": {"layers": [], "name": "caf\u00e9"}}'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be",
+                                      "utf-32", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("ext", [".json", ""])
+def test_json_in_every_encoding_json_accepts_is_json(encoding: str, ext: str) -> None:
+    data = ("\n  " + _DOC).encode(encoding)
+    assert json.loads(data)  # the premise: the loader's parser takes these bytes
+    got = sniff(data, ext)
+    assert got.format is Format.JSON, got
+    if encoding.startswith(("utf-16", "utf-32")):
+        assert encoding.upper() in got.detail
+
+
+def test_json_too_deep_for_the_parser_is_json_not_a_crash() -> None:
+    deep = ('{"a":' * 5000 + "1" + "}" * 5000).encode()
+    with pytest.raises(RecursionError):
+        json.loads(deep)
+    for data in (deep, deep.decode().encode("utf-16")):
+        got = sniff(data, "")
+        assert got.format is Format.JSON and "too deeply" in got.detail
+
+
+def test_json_with_encoded_lone_surrogates_is_json() -> None:
+    # json.loads(bytes) decodes with surrogatepass, so Keras reads this config
+    data = b'{"class_name": "Sequential", "x": "\xed\xa0\x80", "config": {}}'
+    assert json.loads(data)
+    assert sniff(data, ".json").format is Format.JSON
+    assert sniff(data, "").format is Format.JSON
+
+
+def test_wide_text_that_is_not_json_stays_as_before() -> None:
+    broken = '{"chat_template": "x", '.encode("utf-16")
+    assert sniff(broken, ".json").format is Format.JSON  # the config scanner reports it
+    assert sniff(broken, "").format is Format.TEXT
+    assert sniff("hello world".encode("utf-16"), "").format is Format.UNKNOWN
+    assert sniff(b"\x00\x01" * 300, "").format is Format.UNKNOWN
+    assert sniff(struct.pack("<256f", *range(256)), ".bin").format is not Format.JSON

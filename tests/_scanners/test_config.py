@@ -374,3 +374,198 @@ def test_other_repository_in_every_hf_config(name: str) -> None:
         '"evil-org/slow--tok.Slow"']
     assert all(f.severity is Severity.HIGH for f in r.by_rule("MT-CFG-002"))
     assert [f.severity for f in r.by_rule("MT-CFG-001")] == [Severity.INFO]
+
+
+# --- encodings json.loads(bytes) accepts ------------------------------------------------------
+
+LIPSUM = "{{ lipsum.__globals__['os'].popen('" + MARKER + "').read() }}"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32-be"])
+def test_config_in_any_json_encoding_is_parsed(encoding: str) -> None:
+    data = json.dumps({"auto_map": {"AutoModel": "org/x--modeling.M"},
+                       "chat_template": EVIL}).encode(encoding)
+    r = scan_text(data, "config.json")
+    assert r.rules() == ["MT-CFG-002"] and r.names() == ["chat_template.jinja"]
+
+
+def test_undecodable_wide_json_is_a_finding() -> None:
+    r = scan_text(b"{\x00\x00\xd8\x00", "config.json")  # UTF-16-LE guess, lone surrogate cut
+    assert r.by_rule("MT-CFG-005") and r.result.coverage is Coverage.PARTIAL
+
+
+def test_utf16_template_and_utf32_remote_code_end_to_end(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer_config.json").write_bytes(
+        json.dumps({"tokenizer_class": "PreTrainedTokenizerFast",
+                    "chat_template": LIPSUM}).encode("utf-16"))
+    (tmp_path / "config.json").write_bytes(json.dumps(
+        {"model_type": "x", "auto_map": {"AutoModel": "evil-org/payload--modeling_x.M"}}
+    ).encode("utf-32"))
+    report = modeltrust.scan(tmp_path)
+    got = {(f.rule_id, Path(f.path.split("!")[0]).name): f.severity for f in report.findings}
+    assert got[("MT-TPL-001", "tokenizer_config.json")] is Severity.CRITICAL
+    assert got[("MT-CFG-002", "config.json")] is Severity.HIGH
+    assert not Path(MARKER.split()[-1]).exists()
+
+
+# --- chat_template as a mapping {name: template} (transformers' own form) ----------------------
+
+
+def test_chat_template_mapping_is_handed_on_with_its_names() -> None:
+    r = scan_json({"chat_template": {"default": LIPSUM, "tool_use": QWEN25, "rag": "  ",
+                                     "odd": {"template": EVIL}, "n": 3}})
+    assert r.names() == ["chat_template.default.jinja", "chat_template.tool_use.jinja",
+                         "chat_template.odd.template.jinja"]
+    assert r.child_data("chat_template.default.jinja") == LIPSUM.encode()
+    assert r.findings == []  # each string analysed once, as its own template
+
+
+def test_chat_template_mapping_end_to_end_is_critical(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(
+        {"chat_template": {"default": LLAMA31, "tool_use": LIPSUM}}))
+    report = modeltrust.scan(tmp_path)
+    [f] = [f for f in report.findings if f.rule_id == "MT-TPL-001"]
+    assert f.severity is Severity.CRITICAL
+    assert f.path.endswith("tokenizer_config.json!chat_template.tool_use.jinja")
+
+
+def test_chat_template_oddities_are_not_skipped() -> None:
+    # list items transformers would not accept, and names carrying Jinja: still analysed
+    r = scan_json({"chat_template": [EVIL, {"name": "{{ x }}", "template": "{{ y }}"},
+                                     {"name": "t", "template": ["{{ z }}"]}]})
+    assert "chat_template.t.jinja" not in r.names()
+    assert r.by_rule("MT-TPL-001")  # the bare string, analysed in place
+    over = scan_json({"chat_template": [{"name": str(i), "template": "{{ x }}"}
+                                        for i in range(70)]})
+    assert over.result.coverage is Coverage.PARTIAL and "templates" in over.result.reason
+
+
+# --- ModelScope configuration.json --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [True, 1, "yes", "true"])
+def test_modelscope_allow_remote_is_a_trust_flag(value: object) -> None:
+    r = scan_json({"framework": "pytorch", "task": "text-generation", "allow_remote": value},
+                  "configuration.json")
+    [f] = r.findings
+    assert f.rule_id == "MT-CFG-003" and f.severity is Severity.MEDIUM
+    assert f.evidence.startswith(f"allow_remote: {json.dumps(value)}")
+    assert "ModelScope" in f.evidence
+    assert f.location.detail == "key allow_remote"
+
+
+@pytest.mark.parametrize("value", [False, 0, "", None, [], {}])
+def test_allow_remote_off_is_quiet(value: object) -> None:
+    assert scan_json({"allow_remote": value, "trust_remote_code": value},
+                     "configuration.json").findings == []
+
+
+def test_trust_remote_code_truthy_string_is_reported() -> None:
+    [f] = scan_json({"model": {"trust_remote_code": "True"}}, "config.json").findings
+    assert f.rule_id == "MT-CFG-003" and f.evidence == 'model.trust_remote_code: "True"'
+
+
+def test_modelscope_plugins_are_remote_code() -> None:
+    r = scan_json({"framework": "pytorch", "plugins": ["some-package>=1.0"]},
+                  "configuration.json")
+    [f] = r.findings
+    assert f.rule_id == "MT-CFG-002" and "pip-installs" in f.evidence
+    assert scan_json({"plugins": ["x"]}, "other.json").findings == []
+
+
+def test_configuration_json_end_to_end(tmp_path: Path) -> None:
+    (tmp_path / "configuration.json").write_text(json.dumps(
+        {"framework": "pytorch", "task": "chat", "allow_remote": True,
+         "model": {"type": "my-model"}}))
+    report = modeltrust.scan(tmp_path)
+    assert [(f.rule_id, Path(f.path).name) for f in report.findings] == [
+        ("MT-CFG-003", "configuration.json")]
+    bad = scan_text('{"allow_remote": true,', "configuration.json")
+    assert bad.by_rule("MT-CFG-005")[0].severity is Severity.MEDIUM  # a well-known name
+
+
+# --- diffusers model_index.json ------------------------------------------------------------------
+
+SD15_INDEX = {
+    "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.0",
+    "feature_extractor": ["transformers", "CLIPImageProcessor"], "image_encoder": [None, None],
+    "requires_safety_checker": True,
+    "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
+    "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+    "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+    "vae": ["diffusers", "AutoencoderKL"],
+}
+
+
+def test_standard_model_index_is_quiet() -> None:
+    r = scan_json(SD15_INDEX, "model_index.json")
+    assert r.findings == [] and "config.auto_map.files" not in dict(r.result.properties)
+    if_index = {"_class_name": "IFPipeline", "safety_checker": ["deepfloyd_if", "IFSafetyChecker"],
+                "watermarker": ["deepfloyd_if", "IFWatermarker"], "boxes": [1, 2]}
+    assert scan_json(if_index, "model_index.json").findings == []
+
+
+def test_model_index_custom_pipeline_and_components() -> None:
+    r = scan_json({**SD15_INDEX, "_class_name": ["pipeline_t2v", "TextToVideoPipeline"],
+                   "unet": ["my_unet_module", "MyUNet"],
+                   "vae": ["custom_vae", "Vae"]}, "model_index.json")
+    got = {f.location.detail: f for f in r.by_rule("MT-CFG-001")}
+    assert sorted(got) == ["key _class_name", "key unet", "key vae"]
+    assert all(f.severity is Severity.INFO for f in got.values())
+    assert "unet/my_unet_module.py" in got["key unet"].evidence
+    assert dict(r.result.properties)["config.auto_map.files"] == \
+        "pipeline_t2v.py,unet/my_unet_module.py,vae/custom_vae.py"
+
+
+@pytest.mark.parametrize("entry", [{"unet": ["../../evil", "X"]}, {"unet": ["m", "a.b/c"]},
+                                   {"_class_name": ["../x", "P"]},
+                                   {"_class_name": ["mod", 3]}])
+def test_model_index_malformed_references(entry: dict[str, Any]) -> None:
+    r = scan_json({**SD15_INDEX, **entry}, "model_index.json")
+    assert r.rules() == ["MT-CFG-007"]
+
+
+def test_model_index_custom_pipeline_key() -> None:
+    r = scan_json({**SD15_INDEX, "custom_pipeline": "evil-org/pipe"}, "model_index.json")
+    assert r.rules() == ["MT-CFG-002"]
+    local = scan_json({**SD15_INDEX, "custom_pipeline": "my_pipe"}, "model_index.json")
+    assert local.rules() == ["MT-CFG-001"]
+    assert dict(local.result.properties)["config.auto_map.files"] == "my_pipe.py"
+
+
+def test_model_index_only_in_model_index() -> None:
+    assert scan_json({"unet": ["my_unet_module", "MyUNet"]}, "other.json").findings == []
+
+
+# --- Keras configs that are not objects, or do not parse ----------------------------------------
+
+
+def test_keras_config_that_is_a_list_is_checked_and_malformed(monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    calls = _record_keras(monkeypatch)
+    r = scan_json([{"class_name": "Dense"}], "m.keras!config.json")
+    assert calls == [([{"class_name": "Dense"}], "m.keras!config.json", "config.json")]
+    assert r.rules() == ["MT-KRS-007"]
+
+
+def test_keras_config_that_is_a_string_is_malformed() -> None:
+    r = scan_json("Sequential", "m.keras!config.json")
+    assert r.rules() == ["MT-KRS-007"] and "str" in r.findings[0].evidence
+
+
+@pytest.mark.parametrize("member", ["config.json", "metadata.json"])
+def test_unparseable_keras_members_get_a_keras_finding(member: str) -> None:
+    r = scan_text('{"class_name": ', f"m.keras!{member}")
+    assert "MT-KRS-007" in r.rules() and "MT-CFG-005" in r.rules()
+    other = scan_text('{"class_name": ', "m.keras!assets/config.json")
+    assert "MT-KRS-007" not in other.rules()
+
+
+def test_keras_config_shadowed_by_a_duplicate_key_is_checked(monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    calls = _record_keras(monkeypatch)
+    scan_text('{"class_name": "Sequential", "config": {"layers": [1]}, "config": {}}',
+              "m.keras!config.json")
+    assert [c[0] for c in calls] == [{"class_name": "Sequential", "config": {}},
+                                     {"layers": [1]}]
+    assert calls[1][2] == "config.json (shadowed)"

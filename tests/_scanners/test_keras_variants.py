@@ -486,8 +486,6 @@ def test_member_path_traversal_and_non_json_config(tmp_path: Path) -> None:
     assert "MT-ARC-001" in rules and "MT-CFG-005" in rules
 
 
-@pytest.mark.xfail(reason="sniff._text_kind does not catch RecursionError from json.loads: "
-                          "the archive scan aborts and later members go unscanned", strict=False)
 def test_deep_config_does_not_stop_the_weights_scan(tmp_path: Path) -> None:
     deep = '{"class_name":"W","config":{"layer":' * 5000 + "{}" + "}}" * 5000
 
@@ -501,8 +499,6 @@ def test_deep_config_does_not_stop_the_weights_scan(tmp_path: Path) -> None:
     assert "MT-H5-003" in {f.rule_id for f in report.findings}
 
 
-@pytest.mark.xfail(reason="UTF-16/32 config.json (json.loads accepts it, so Keras does) is "
-                          "sniffed as unknown and never parsed", strict=False)
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
 def test_config_json_in_utf16_is_checked(tmp_path: Path, encoding: str) -> None:
     evil = json.dumps(kf.sequential(kf.lambda_k3(kf.marker_code_b64())))
@@ -510,6 +506,48 @@ def test_config_json_in_utf16_is_checked(tmp_path: Path, encoding: str) -> None:
                                                ("config.json", evil.encode(encoding)),
                                                ("model.weights.h5", kf.weights_h5_bytes())]))
     assert "MT-KRS-001" in {f.rule_id for f in report.findings}
+
+
+def test_config_json_with_encoded_surrogates_is_checked(tmp_path: Path) -> None:
+    # json.loads(bytes) (Keras) takes UTF-8-encoded lone surrogates; strict UTF-8 did not
+    evil = json.dumps(kf.sequential(kf.lambda_k3(kf.marker_code_b64()))).encode()
+    evil = evil[:-1] + b', "note": "\xed\xa0\x80"}'
+    assert json.loads(evil)
+    report = _scan(tmp_path, "m.keras", _zip([("metadata.json", META), ("config.json", evil),
+                                               ("model.weights.h5", kf.weights_h5_bytes())]))
+    assert "MT-KRS-001" in {f.rule_id for f in report.findings}
+
+
+def test_config_json_that_is_a_list_is_still_checked(tmp_path: Path) -> None:
+    # Keras deserializes every element of a list config before it fails
+    evil = json.dumps([kf.lambda_k3(kf.marker_code_b64())])
+    report = _scan(tmp_path, "m.keras", _zip([("metadata.json", META), ("config.json", evil),
+                                               ("model.weights.h5", kf.weights_h5_bytes())]))
+    rules = {f.rule_id for f in report.findings}
+    assert {"MT-KRS-001", "MT-KRS-007"} <= rules
+
+
+@pytest.mark.parametrize("member", ["config.json", "metadata.json"])
+def test_unparseable_keras_member_is_a_keras_finding(tmp_path: Path, member: str) -> None:
+    members = {"metadata.json": META, "config.json": GOOD}
+    members[member] = '{"keras_version": "3.6.0", '
+    report = _scan(tmp_path, "m.keras", _zip([*members.items(),
+                                               ("model.weights.h5", kf.weights_h5_bytes())]))
+    hits = [f for f in report.findings if f.rule_id == "MT-KRS-007"]
+    assert hits and hits[0].path.endswith(f"m.keras!{member}")
+
+
+def test_deep_utf16_config_does_not_stop_the_scan(tmp_path: Path) -> None:
+    deep = ('{"class_name":"W","config":{"layer":' * 5000 + "{}" + "}}" * 5000).encode("utf-16")
+    npy = io.BytesIO()
+    np.save(npy, np.array([_Marker()], dtype=object), allow_pickle=True)
+    report = _scan(tmp_path, "m.keras", _zip([("metadata.json", META), ("config.json", deep),
+                                               ("model.weights.npz",
+                                                _zip([("0.npy", npy.getvalue())]))]))
+    rules = {f.rule_id for f in report.findings}
+    assert "MT-GEN-001" not in rules and "MT-CFG-005" in rules and "MT-KRS-007" in rules
+    assert any(f.rule_id.startswith("MT-PKL") and f.severity is Severity.CRITICAL
+               for f in report.findings)
 
 
 # --- bad input ----------------------------------------------------------------------------

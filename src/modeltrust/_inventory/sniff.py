@@ -7,6 +7,7 @@ to the pickle scanner so the breakage becomes a finding).
 
 from __future__ import annotations
 
+import codecs
 import json
 import pickletools
 import zlib
@@ -247,23 +248,50 @@ def _pickle_detail(head: bytes) -> str:
 
 def _text_kind(head: bytes, data: Buffer) -> Sniffed | None:
     sample = head + bytes(data[512:_TEXT_SAMPLE])
+    encoding = json.detect_encoding(sample)
+    if encoding.startswith(("utf-16", "utf-32")):
+        return _wide_json(sample, data, encoding)
     if b"\x00" in sample:
         return None
     try:
-        sample.decode("utf-8")
+        # json.loads(bytes) decodes with surrogatepass: encoded lone surrogates are text to it
+        sample.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError as exc:
         if exc.start < len(sample) - 4:  # a cut multi-byte sequence at the end is fine
             return None
-    stripped = sample.lstrip()
+    stripped = sample.removeprefix(codecs.BOM_UTF8).lstrip()
     if stripped[:1] in (b"{", b"["):
-        if len(data) <= 64 * 1024 * 1024:
-            try:
-                json.loads(bytes(data))
-                return Sniffed(Format.JSON, "JSON document")
-            except ValueError:
-                pass
-        return Sniffed(Format.TEXT, "text (JSON-like)")
+        return _json_kind(data, "")
     return Sniffed(Format.TEXT, "text")
+
+
+def _wide_json(sample: bytes, data: Buffer, encoding: str) -> Sniffed | None:
+    """UTF-16/32 text that opens like JSON: ``json.loads(bytes)`` (Keras) reads it.
+
+    The encoding is guessed as ``json`` guesses it (``json.detect_encoding``: a BOM, or the
+    NUL pattern of the first four bytes); other wide text stays unrecognised.
+    """
+    try:
+        text = codecs.getincrementaldecoder(encoding)("surrogatepass").decode(sample)
+    except UnicodeDecodeError:
+        return None
+    if text.lstrip(" \t\r\n\ufeff")[:1] not in ("{", "["):
+        return None
+    return _json_kind(data, f", {encoding.upper()}")
+
+
+def _json_kind(data: Buffer, note: str) -> Sniffed:
+    """JSON when ``json.loads`` takes the bytes (as loaders call it), else JSON-like text."""
+    if len(data) <= 64 * 1024 * 1024:
+        try:
+            json.loads(bytes(data))
+            return Sniffed(Format.JSON, f"JSON document{note}")
+        except RecursionError:
+            # too deep for Python's parser (so for loaders too): the config scanner says so
+            return Sniffed(Format.JSON, f"JSON document{note} (nested too deeply to parse)")
+        except ValueError:
+            pass
+    return Sniffed(Format.TEXT, f"text (JSON-like{note})")
 
 
 def _describe_unknown(head: bytes) -> str:

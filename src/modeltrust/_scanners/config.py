@@ -2,10 +2,11 @@
 
 A model's JSON and YAML files decide what code a loader runs: ``auto_map`` entries make
 ``transformers`` import Python from the repository (or from *another* repository, with
-``org/repo--module.Class``) under ``trust_remote_code``, chat templates are rendered on every
+``org/repo--module.Class``) under ``trust_remote_code``, so do diffusers' ``model_index.json``
+custom components and ModelScope's ``allow_remote``; chat templates are rendered on every
 request, and a Keras ``config.json`` names the classes to rebuild. Files are parsed with
-``json.loads`` (duplicate keys noticed) and ``yaml.safe_load`` only, within size, depth and
-node bounds; nothing they name is imported.
+``json.loads`` (any encoding it takes, duplicate keys noticed) and ``yaml.safe_load`` only,
+within size, depth and node bounds; nothing they name is imported.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ LOCAL_CODE = rule(
     """
     An ``auto_map`` (or ``custom_pipelines``) entry names a class in a Python file of the
     model repository. ``transformers`` imports that file when the model is loaded with
-    ``trust_remote_code=True``. The referenced files are recorded so the repository pass can
-    check they exist; the code scanner analyses them.
+    ``trust_remote_code=True``; so does diffusers for a ``model_index.json`` custom pipeline
+    (``_class_name: [module, Class]``) or component (``[module, Class]`` where the module is
+    not a diffusers or transformers one: ``<component>/<module>.py``). The referenced files
+    are recorded so the repository pass can check they exist; the code scanner analyses them.
     """,
     fix="Review the referenced Python files before passing trust_remote_code=True, and pin "
         "the revision you reviewed.",
@@ -45,7 +48,8 @@ REMOTE_CODE = rule(
     A class reference of the form ``org/repo--module.Class`` (in ``auto_map``,
     ``custom_pipelines``, ``tokenizer_class`` or ``processor_class``) makes ``transformers``
     download and run Python from a different repository, which this scan did not see and
-    whose owner can change it at any time.
+    whose owner can change it at any time. Also: a diffusers ``custom_pipeline`` naming a
+    hub repository, and ModelScope ``plugins`` (packages it pip-installs and imports).
     """,
     fix="Do not load with trust_remote_code; vendor and review the code, or use a model "
         "whose code lives in its own repository at a pinned revision.",
@@ -54,8 +58,10 @@ REMOTE_CODE = rule(
 TRUST_FLAG = rule(
     "MT-CFG-003", "Config turns on trust_remote_code", Severity.MEDIUM,
     """
-    The configuration sets ``trust_remote_code: true``, so tools that honour it import and
-    run Python shipped with (or referenced by) the model without asking.
+    The configuration sets ``trust_remote_code: true`` (or ModelScope's ``allow_remote``, with
+    which ModelScope imports the Python in the model folder), so tools that honour it import
+    and run Python shipped with (or referenced by) the model without asking. Any value a
+    loader's ``if config.get(key):`` takes as on counts, not only ``true``.
     """,
     fix="Remove the flag; let the user opt in explicitly after reviewing the code.",
     cwe=94,
@@ -124,8 +130,35 @@ HF_CONFIG_NAMES = frozenset({
     "adapter_config.json", "special_tokens_map.json", "model_index.json",
     "video_preprocessor_config.json", "feature_extractor_config.json",
     "sentence_bert_config.json", "config_sentence_transformers.json", "modules.json",
+    "configuration.json",
 })
-_SENSITIVE = ("template", "auto_map", "trust_remote_code", "custom_pipelines", "_class")
+_SENSITIVE = ("template", "auto_map", "trust_remote_code", "custom_pipelines", "_class",
+              "allow_remote", "plugins", "custom_pipeline")
+_TRUST_KEYS = frozenset({"trust_remote_code", "allow_remote"})
+"""Switches that make a loader run the model's own Python (``allow_remote``: ModelScope)."""
+_DIFFUSERS_LIBS = frozenset({
+    "diffusers", "transformers", "onnxruntime.training",
+    # diffusers.pipelines submodules: diffusers resolves these names before any repo file
+    "allegro", "alt_diffusion", "amused", "animatediff", "audioldm", "audioldm2", "aura_flow",
+    "blip_diffusion", "chroma", "cogvideo", "cogview3", "cogview4", "consisid",
+    "consistency_models", "controlnet", "controlnet_hunyuandit", "controlnet_sd3",
+    "controlnet_xs", "cosmos", "dance_diffusion", "ddim", "ddpm", "deepfloyd_if",
+    "deprecated", "dit", "easyanimate", "flux", "hidream_image", "hunyuan_video",
+    "hunyuandit", "i2vgen_xl", "kandinsky", "kandinsky2_2", "kandinsky3", "kolors",
+    "latent_consistency_models", "latent_diffusion", "latte", "ledits_pp", "ltx", "lumina",
+    "lumina2", "marigold", "mochi", "musicldm", "omnigen", "pag", "paint_by_example", "pia",
+    "pixart_alpha", "qwenimage", "sana", "semantic_stable_diffusion", "shap_e",
+    "spectrogram_diffusion", "stable_audio", "stable_cascade", "stable_diffusion",
+    "stable_diffusion_3", "stable_diffusion_attend_and_excite", "stable_diffusion_diffedit",
+    "stable_diffusion_gligen", "stable_diffusion_k_diffusion", "stable_diffusion_ldm3d",
+    "stable_diffusion_panorama", "stable_diffusion_safe", "stable_diffusion_sag",
+    "stable_diffusion_xl", "stable_video_diffusion", "t2i_adapter",
+    "text_to_video_synthesis", "unclip", "unidiffuser", "versatile_diffusion",
+    "vq_diffusion", "wan", "wuerstchen",
+})
+"""``model_index.json`` libraries diffusers imports from itself or a well-known package."""
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_HUB_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 _CLASS_KEYS = ("tokenizer_class", "processor_class", "image_processor_type",
                "feature_extractor_type")
 _JINJA = re.compile(r"\{\{|\{%")
@@ -168,14 +201,26 @@ class ConfigScanner(Scanner):
             sev = None if name in HF_CONFIG_NAMES else Severity.LOW
             ctx.report(finding(BAD_CONFIG, artifact.path, parsed, Location(offset=0),
                                severity=sev))
+            if _keras_member(artifact.path) in ("config.json", "metadata.json"):
+                from modeltrust._scanners.keras_rules import MALFORMED
+
+                ctx.report(finding(MALFORMED, artifact.path, f"{name} of a .keras archive "
+                                   f"does not parse ({parsed}): Keras cannot read it",
+                                   Location(detail=name)))
             return Result.partial(f"{fmt.value} does not parse: {parsed}", format=fmt)
-        obj, duplicates = parsed
+        obj, duplicates, shadowed = parsed
         _report_duplicates(duplicates, artifact.path, ctx)
-        return _Dispatch(artifact, name, fmt, ctx).run(obj)
+        return _Dispatch(artifact, name, fmt, ctx).run(obj, shadowed)
 
 
 def _basename(path: str) -> str:
     return path.rsplit(MEMBER_SEP, 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _keras_member(path: str) -> str:
+    """The member name when ``path`` is a top-level member of a ``.keras`` archive, else ""."""
+    outer, sep, member = path.rpartition(MEMBER_SEP)
+    return member if sep and outer.endswith(".keras") and "/" not in member else ""
 
 
 def _python_tags(data: Buffer, path: str, ctx: ScanContext) -> None:
@@ -204,24 +249,32 @@ def _starts_like_pickle(data: Buffer) -> bool:
     return False
 
 
-def _load_json(data: Buffer) -> tuple[object, list[str]] | str:
-    """``(document, duplicate keys)`` or the reason the bytes are not JSON."""
+def _load_json(data: Buffer) -> tuple[object, list[str], list[object]] | str:
+    """``(document, duplicate keys, shadowed values)`` or the reason the bytes are not JSON.
+
+    Decoded as ``json.loads(bytes)`` decodes (what Keras calls): UTF-8, UTF-16 or UTF-32,
+    with or without a BOM, lone surrogates passed through.
+    """
+    raw = bytes(data)
+    encoding = json.detect_encoding(raw)
     try:
-        text = bytes(data).decode("utf-8-sig")
+        text = raw.decode(encoding, "surrogatepass")
     except UnicodeDecodeError as exc:
-        return f"not UTF-8 at byte {exc.start}"
+        return f"not {encoding.upper()} at byte {exc.start}"
     duplicates: list[str] = []
+    shadowed: list[object] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in items:
             if key in out:
                 duplicates.append(key)
+                shadowed.append(out[key])
             out[key] = value
         return out
 
     try:
-        return json.loads(text, object_pairs_hook=pairs), duplicates
+        return json.loads(text, object_pairs_hook=pairs), duplicates, shadowed
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         where = "truncated" if cut else "invalid"
@@ -232,7 +285,7 @@ def _load_json(data: Buffer) -> tuple[object, list[str]] | str:
         return f"invalid JSON: {exc}"[:200]
 
 
-def _load_yaml(data: Buffer) -> tuple[object, list[str]] | str:
+def _load_yaml(data: Buffer) -> tuple[object, list[str], list[object]] | str:
     try:
         yaml: Any = importlib.import_module("yaml")
     except ImportError:
@@ -242,7 +295,7 @@ def _load_yaml(data: Buffer) -> tuple[object, list[str]] | str:
     except UnicodeDecodeError as exc:
         return f"not UTF-8 at byte {exc.start}"
     try:
-        return yaml.safe_load(text), []
+        return yaml.safe_load(text), [], []
     except yaml.YAMLError as exc:
         return f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     except RecursionError:
@@ -258,6 +311,11 @@ def _report_duplicates(keys: list[str], path: str, ctx: ScanContext) -> None:
                            f'duplicate key "{key}" (Python keeps the last value, other '
                            'parsers the first)', Location(detail=f"key {key}"),
                            severity=Severity.MEDIUM if sensitive else None))
+
+
+def _switched_on(value: object) -> bool:
+    """A scalar a loader's ``if config.get(key):`` takes as on (``true``, ``1``, ``"yes"``)."""
+    return not isinstance(value, dict | list) and bool(value)
 
 
 def _walk(obj: object) -> Iterator[tuple[tuple[str, ...], object, int]]:
@@ -278,10 +336,12 @@ def _walk(obj: object) -> Iterator[tuple[tuple[str, ...], object, int]]:
         pairs: Any = value.items() if isinstance(value, dict) else enumerate(value)
         children: list[tuple[tuple[str, ...], object, int]] = []
         for k, v in pairs:
-            if isinstance(v, str):
+            if is_dict and k in _TRUST_KEYS and _switched_on(v):
+                pass
+            elif isinstance(v, str):
                 if "{" not in v or not _JINJA.search(v):
                     continue
-            elif not isinstance(v, dict | list) and not (v is True and k == "trust_remote_code"):
+            elif not isinstance(v, dict | list):
                 continue
             children.append((path + (str(k) if is_dict else f"[{k}]",), v, depth + 1))
         children.reverse()
@@ -296,20 +356,21 @@ class _Dispatch:
         self.files: set[str] = set()
         self.remote: set[str] = set()
         self.children: set[str] = set()
+        self.handed: set[tuple[str, ...]] = set()
         self.templates = 0
         self.problem = ""
 
-    def run(self, obj: object) -> Result:
+    def run(self, obj: object, shadowed: list[object] | None = None) -> Result:
         kind = "document"
         if self._is_keras(obj):
-            from modeltrust._scanners.keras import check_keras_config
-
-            check_keras_config(obj, self.artifact, self.ctx, where=self.name)
+            self._keras(obj, shadowed or [])
             kind = "Keras model config"
         elif isinstance(obj, dict):
             kind = "Hugging Face config" if self.name in HF_CONFIG_NAMES else "mapping"
             self._chat_templates(obj.get("chat_template"))
             self._references(obj)
+            if self.name == "model_index.json":
+                self._diffusers(obj)
         self._scan_tree(obj)
         props: list[tuple[str, str]] = []
         if self.files:
@@ -323,16 +384,33 @@ class _Dispatch:
         return Result(detail=detail, format=self.fmt, properties=tuple(props))
 
     def _is_keras(self, obj: object) -> bool:
+        if _keras_member(self.artifact.path) == "config.json":
+            return True  # whatever it holds, Keras deserializes it
         if not isinstance(obj, dict):
             return False
-        in_keras = self.name == "config.json" and ".keras" + MEMBER_SEP in self.artifact.path
         looks = isinstance(obj.get("class_name"), str) and isinstance(obj.get("config"), dict)
-        return in_keras or (looks and (any(k in obj for k in _KERAS_KEYS)
-                                       or obj["class_name"] in ("Sequential", "Functional",
-                                                                "Model")))
+        return looks and (any(k in obj for k in _KERAS_KEYS)
+                          or obj["class_name"] in ("Sequential", "Functional", "Model"))
+
+    def _keras(self, obj: object, shadowed: list[object]) -> None:
+        """The Keras checks, on the document and on values duplicate keys hid."""
+        from modeltrust._scanners.keras import check_keras_config
+        from modeltrust._scanners.keras_rules import MALFORMED
+
+        if isinstance(obj, list):  # Keras deserializes each element, then fails
+            self.ctx.report(finding(MALFORMED, self.artifact.path, f"{self.name} is a list of "
+                                    f"{len(obj)} values, not an object: Keras still builds "
+                                    "each element", Location(detail=self.name)))
+        check_keras_config(obj, self.artifact, self.ctx, where=self.name)
+        for value in shadowed[:20]:
+            if isinstance(value, dict | list):
+                check_keras_config(value, self.artifact, self.ctx, f"{self.name} (shadowed)")
 
     def _chat_templates(self, value: object) -> None:
-        """``chat_template``: a string, or a list of ``{name, template}`` (named templates)."""
+        """``chat_template``: a string, a list of ``{name, template}`` or a ``{name: template}``.
+
+        transformers turns the list into the mapping and accepts the mapping as it is.
+        """
         if isinstance(value, str):
             self._hand_template(("chat_template",), value)
         elif isinstance(value, list):
@@ -340,15 +418,27 @@ class _Dispatch:
                 if isinstance(item, dict) and isinstance(item.get("template"), str):
                     name = item.get("name")
                     label = name if isinstance(name, str) else str(i)
-                    self._hand_template(("chat_template", label), item["template"])
+                    self._hand_template(("chat_template", label), item["template"],
+                                        ("chat_template", f"[{i}]", "template"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str):
+                    self._hand_template(("chat_template", str(key)), item)
 
-    def _hand_template(self, label: tuple[str, ...], source: str) -> None:
-        """Give the template its own file entry (``config.json!chat_template.jinja``)."""
+    def _hand_template(self, label: tuple[str, ...], source: str,
+                       path: tuple[str, ...] | None = None) -> None:
+        """Give the template its own file entry (``config.json!chat_template.jinja``).
+
+        ``path`` (default ``label``) is where the walk finds it: that string is not
+        analysed a second time in place.
+        """
         if not source.strip():
+            self.handed.add(path or label)
             return
         if self.templates >= MAX_TEMPLATES:
             self.problem = f"more than {MAX_TEMPLATES} templates: the rest not analysed"
             return
+        self.handed.add(path or label)
         base = ".".join(re.sub(r"[^\w-]", "_", part) for part in label)[:100] or "template"
         name, n = f"{base}.jinja", 2
         while name in self.children:
@@ -381,6 +471,12 @@ class _Dispatch:
             value = obj.get(key)
             if isinstance(value, str) and "--" in value:
                 self._reference(key, value)
+        plugins = obj.get("plugins")
+        if self.name == "configuration.json" and plugins:
+            shown = json.dumps(plugins)[:200]
+            self.ctx.report(finding(REMOTE_CODE, self.artifact.path, f"plugins = {shown}: "
+                                    "ModelScope pip-installs and imports these packages",
+                                    Location(detail="key plugins")))
 
     def _reference(self, where: str, ref: str) -> None:
         path = self.artifact.path
@@ -400,6 +496,48 @@ class _Dispatch:
         self.ctx.report(finding(LOCAL_CODE, path, f'{where} = "{ref}": runs {file} under '
                                 "trust_remote_code", loc))
 
+    def _diffusers(self, obj: dict[str, Any]) -> None:
+        """``model_index.json``: custom pipeline and components diffusers loads from the repo.
+
+        ``_class_name: [module, Class]`` runs ``module.py``; a component
+        ``[library, Class]`` whose library is not diffusers' own runs
+        ``<component>/<library>.py`` when the repository ships it (trust_remote_code).
+        """
+        cls = obj.get("_class_name")
+        if isinstance(cls, list):
+            parts = [p for p in cls if isinstance(p, str)]
+            self._reference("_class_name", ".".join(parts) if len(parts) == len(cls) == 2
+                            else json.dumps(cls)[:100])
+        custom = obj.get("custom_pipeline")
+        if isinstance(custom, str) and custom:
+            if _HUB_REPO.match(custom):
+                self.remote.add(custom)
+                self.ctx.report(finding(REMOTE_CODE, self.artifact.path, f'custom_pipeline = '
+                                        f'"{custom}": runs pipeline.py from repository '
+                                        f"{custom}", Location(detail="key custom_pipeline")))
+            else:
+                self._component("custom_pipeline", custom, "", f"{custom}.py")
+        for key in sorted(obj, key=str):
+            value = obj[key]
+            if str(key).startswith("_") or not isinstance(value, list) or len(value) != 2:
+                continue
+            lib, name = value
+            if isinstance(lib, str) and lib not in _DIFFUSERS_LIBS:
+                self._component(str(key), lib, name, f"{key}/{lib}.py")
+
+    def _component(self, key: str, lib: str, name: object, file: str) -> None:
+        loc = Location(detail=f"key {key}")
+        shown = json.dumps([lib, name]) if name != "" else json.dumps(lib)
+        if not _IDENT.match(key) or not _IDENT.match(lib) or not isinstance(name, str | None) \
+                or (name is not None and name != "" and not _IDENT.match(name)):
+            self.ctx.report(finding(BAD_REFERENCE, self.artifact.path, f"{key} = {shown}",
+                                    loc))
+            return
+        self.files.add(file)
+        self.ctx.report(finding(LOCAL_CODE, self.artifact.path, f"{key} = {shown}: runs "
+                                f"{file} under trust_remote_code (diffusers), or imports an "
+                                f"installed module {lib}", loc))
+
     def _scan_tree(self, obj: object) -> None:
         """Templates under other keys, Jinja-like strings, ``trust_remote_code: true``."""
         inline = 0
@@ -415,11 +553,9 @@ class _Dispatch:
                 self.problem = f"config {why} limit reached"
                 return
             key = path[-1] if path else ""
-            if key == "trust_remote_code" and value is True:
-                self.ctx.report(finding(TRUST_FLAG, self.artifact.path,
-                                        f"{'.'.join(path)}: true",
-                                        Location(detail="key " + ".".join(path))))
-            if not isinstance(value, str) or not path or path[0] == "chat_template" \
+            if key in _TRUST_KEYS and _switched_on(value):
+                self._trust_flag(path, value)
+            if not isinstance(value, str) or not path or path in self.handed \
                     or not _JINJA.search(value):
                 continue
             if "template" in key.lower():
@@ -427,6 +563,14 @@ class _Dispatch:
             elif inline < MAX_INLINE:
                 inline += 1
                 self._inline(".".join(path), value)
+
+    def _trust_flag(self, path: tuple[str, ...], value: object) -> None:
+        where = ".".join(path)
+        why = " (ModelScope imports the Python in the model folder)" \
+            if path[-1] == "allow_remote" else ""
+        self.ctx.report(finding(TRUST_FLAG, self.artifact.path,
+                                f"{where}: {json.dumps(value)[:100]}{why}",
+                                Location(detail=f"key {where}")))
 
     def _out_of_time(self, count: int) -> bool:
         if time.monotonic() - self.ctx.started <= self.ctx.limits.max_seconds:
