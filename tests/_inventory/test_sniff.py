@@ -108,3 +108,34 @@ def test_wide_text_that_is_not_json_stays_as_before() -> None:
     assert sniff("hello world".encode("utf-16"), "").format is Format.UNKNOWN
     assert sniff(b"\x00\x01" * 300, "").format is Format.UNKNOWN
     assert sniff(struct.pack("<256f", *range(256)), ".bin").format is not Format.JSON
+
+
+@pytest.mark.parametrize("text", [
+    b"torch>=2.6.0\n", b"torch>=2.6.0\ntransformers\n", b"accelerate\nsentencepiece\n",
+    b"cat\ndog\n", b"tokenizers\nrequests\nnumpy\n", b"(tokenizers)\n",
+])
+def test_requirement_lists_are_text_not_protocol0_pickles(text: bytes) -> None:
+    """Text that genops can walk but the unpickler would reject at once is not a pickle."""
+    for ext in (".txt", ""):
+        assert sniff(text, ext).format is not Format.PICKLE
+
+
+@pytest.mark.parametrize("ext", [".txt", ""])
+def test_ascii_payload_then_garbage_is_still_a_pickle(ext: str) -> None:
+    payload = b"cos\nsystem\n(S'touch /tmp/MODELTRUST_MARKER'\ntR"
+    assert sniff(payload + b"\x00garbage", ext).format is Format.PICKLE
+    assert sniff(payload + b".", ext).format is Format.PICKLE
+
+
+@pytest.mark.parametrize("ext", [".data", ".bin", ".dat"])
+def test_undecodable_generic_data_is_not_a_broken_pickle(ext: str) -> None:
+    """ONNX external data, raw tensors: zeros are data, not a pickle that fails at byte 0."""
+    assert sniff(b"\x00" * 4096, ext).format is not Format.PICKLE
+    assert sniff(b"\x00" * 4096, ".pkl").format is Format.PICKLE  # a .pkl must be one
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9_-]{0,15}(\[[a-z]+\])?([<>=~!]=?[0-9.]{1,8})?",
+                              fullmatch=True), min_size=1, max_size=8))
+def test_generated_requirement_lists_are_never_pickles(lines: list[str]) -> None:
+    assert sniff(("\n".join(lines) + "\n").encode(), ".txt").format is not Format.PICKLE

@@ -20,6 +20,9 @@ _PICKLE_EXTS = frozenset(
     {".pkl", ".pickle", ".p", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".dat", ".data",
      ".sav", ".model", ".npy", ".mar", ".dill", ".cloudpkl", ".pck"}
 )
+_GENERIC_DATA_EXTS = frozenset({".bin", ".data", ".dat", ".model"})
+"""Also raw tensors (ONNX external data, GGML), tokenizers...: undecodable bytes there are
+data, not a broken pickle (a pickle that starts well is still found by its opcodes)."""
 _TEXT_SAMPLE = 4096
 _PYTHON_EXTS = frozenset({".py", ".pyw"})
 _TEXT_BY_EXT = {
@@ -86,7 +89,7 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     proto = _protobuf_kind(head, ext)
     if proto is not None:
         return proto
-    if ext in _PICKLE_EXTS:
+    if ext in _PICKLE_EXTS - _GENERIC_DATA_EXTS:
         return Sniffed(Format.PICKLE, f"undecodable bytes in a {ext} file")
     return Sniffed(Format.UNKNOWN, _describe_unknown(head))
 
@@ -213,31 +216,80 @@ def _has_zip_end(data: Buffer) -> bool:
 
 
 def _looks_like_pickle(data: Buffer, pickle_ext: bool) -> bool:
-    """True when the leading bytes decode as pickle opcodes.
+    """True when the leading bytes decode as a pickle that CPython would start to load.
 
-    Decoding up to STOP, or for a good while, settles it. A stream that names a callable
-    (GLOBAL/INST) in its first opcodes is a pickle even if it breaks later: that is what
-    payload-then-garbage files look like, and they are often plain ASCII. With a pickle-like
-    extension, any valid first opcode is enough.
+    Decoding up to STOP, or for a good while, settles it. A stream that names a callable and
+    calls it before it breaks is a pickle too: that is what payload-then-garbage files look
+    like, and they are often plain ASCII. Each opcode must also find on the stack, the mark
+    stack and the memo what it takes (``pickletools`` declares that per opcode), or text
+    such as ``torch>=2.6`` (TUPLE, OBJ, ... STOP) would pass. With a pickle-like extension,
+    any valid first opcode is enough.
     """
     first = bytes(data[:1])
     if first not in _VALID_OPCODES:
         return False
     if first == b"\x80":
         return len(data) > 1 and data[1] <= 5
-    sample = bytes(data[: 1 << 16])
-    count = 0
-    named = False
+    probe = _probe(bytes(data[: 1 << 16]))
+    if probe.complete:
+        return True
+    return (pickle_ext and probe.opcodes > 0) or (probe.named and probe.called)
+
+
+class _Probe(NamedTuple):
+    complete: bool
+    """Reached STOP, or ``_PICKLE_PROBE_OPS`` opcodes, with every opcode's needs met."""
+    opcodes: int
+    named: bool
+    called: bool
+
+
+_NAMING = frozenset({"GLOBAL", "INST", "STACK_GLOBAL"})
+_CALLING = frozenset({"REDUCE", "BUILD", "OBJ", "INST", "NEWOBJ", "NEWOBJ_EX"})
+_MEMO_GETS = frozenset({"GET", "BINGET", "LONG_BINGET"})
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+
+
+def _probe(sample: bytes) -> _Probe:
+    """Walk opcodes checking stack, mark and memo needs the way the unpickler enforces them."""
+    depth, count, named, called = 0, 0, False, False
+    marks: list[int] = []
+    memo: set[object] = set()
     try:
-        for op, _arg, _pos in pickletools.genops(sample):
+        for op, arg, _pos in pickletools.genops(sample):
+            before = [x for x in op.stack_before if x is not pickletools.stackslice]
+            if pickletools.markobject in before:
+                at = before.index(pickletools.markobject)
+                if not marks:
+                    break
+                mark = marks.pop()
+                if depth - mark < len(before) - at - 1 or mark < at:
+                    break
+                depth = mark - at
+            elif op.name == "POP" and marks and depth == marks[-1]:
+                marks.pop()  # POP on a mark pops the mark
+            elif depth - (marks[-1] if marks else 0) < len(before):
+                break
+            else:
+                depth -= len(before)
+            if op.name in _MEMO_GETS and arg not in memo:
+                break
+            if op.name in _MEMO_PUTS:
+                memo.add(arg)
+            elif op.name == "MEMOIZE":
+                memo.add(len(memo))
+            if pickletools.markobject in op.stack_after:
+                marks.append(depth)
+            else:
+                depth += len(op.stack_after)
             count += 1
-            if op.name in ("GLOBAL", "INST"):
-                named = True
+            named = named or op.name in _NAMING
+            called = called or (named and op.name in _CALLING)
             if op.name == "STOP" or count >= _PICKLE_PROBE_OPS:
-                return True
+                return _Probe(True, count, named, called)
     except Exception:  # noqa: BLE001 - any decode failure ends the probe
         pass
-    return named or (pickle_ext and count > 0)
+    return _Probe(False, count, named, called)
 
 
 def _pickle_detail(head: bytes) -> str:
