@@ -183,3 +183,12 @@ def test_split_member_keeps_real_names_with_separator() -> None:
 def test_render_is_deterministic() -> None:
     assert sarif.render(sample_report()) == sarif.render(sample_report())
     assert sarif.render(sample_report()).endswith("}\n")
+
+
+def test_lone_surrogates_in_evidence_and_paths_do_not_break_sarif() -> None:
+    """Evidence quotes hostile config text: a JSON "\\ud800" escape becomes a lone surrogate."""
+    f = Finding("MT-CFG-007", Severity.MEDIUM, "Malformed code reference", "cfg\ud800.json",
+                'auto_map.AutoModel = "\ud800mod.Cls"')
+    assert len(sarif.fingerprint(f)) == 32
+    assert sarif.path_uri("dir/\ud800x.json").startswith("dir/")
+    assert sarif.path_uri("dir/\udcffx.json") == "dir/%FFx.json"  # a file-name byte

@@ -195,8 +195,16 @@ def fingerprint(f: Finding) -> str:
     loc = f.location
     parts = (f.rule_id, f.path, str(loc.offset), str(loc.member), str(loc.line),
              str(loc.tensor), str(loc.detail), f.evidence)
-    data = "\x1f".join(parts).encode("utf-8", "surrogateescape")
+    data = _utf8("\x1f".join(parts))
     return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8 of any text: file-name bytes come back as they were, other surrogates as is."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that did not come from a file name
+        return text.encode("utf-8", "surrogatepass")
 
 
 def split_member(path: str, outers: set[str]) -> tuple[str, str]:
@@ -218,7 +226,7 @@ def path_uri(path: str) -> str:
     if os.name == "nt" and PureWindowsPath(path).is_absolute():  # pragma: no cover
         return PureWindowsPath(path).as_uri()
     posix = path.replace(os.sep, "/")
-    encoded = quote(posix.encode("utf-8", "surrogateescape"), safe="/")
+    encoded = quote(_utf8(posix), safe="/")
     if posix.startswith("/"):
         return "file://" + encoded
     return encoded
