@@ -69,8 +69,16 @@ def _analyse_open(
     digests: bool,
     out: Outcome,
 ) -> None:
-    sniffed = sniff(data, artifact.hint_ext)
     digest = _sha256(data) if digests else None
+    try:
+        sniffed = sniff(data, artifact.hint_ext)
+    except Exception as exc:  # noqa: BLE001 - one hostile member must not end the archive
+        out.findings.append(finding(common.INTERNAL_ERROR, artifact.path,
+                                    f"format detection raised {type(exc).__name__}: {exc}"))
+        out.entries.append(FileEntry(artifact.path, artifact.size, "unknown",
+                                     Coverage.NOT_ANALYSED, "format detection failed",
+                                     sha256=digest))
+        return
     scanner = scanner_for(sniffed.format)
     if scanner is None:
         reason = _unscanned_reason(sniffed.format)
