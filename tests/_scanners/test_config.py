@@ -569,3 +569,63 @@ def test_keras_config_shadowed_by_a_duplicate_key_is_checked(monkeypatch: pytest
     assert [c[0] for c in calls] == [{"class_name": "Sequential", "config": {}},
                                      {"layers": [1]}]
     assert calls[1][2] == "config.json (shadowed)"
+
+
+# --- the split: rules declared once, hub knowledge shared with the repository pass -----------
+
+
+def test_config_rules_are_declared_once_and_shared() -> None:
+    from modeltrust import rules as registry
+    from modeltrust._scanners import config_rules
+
+    assert ConfigScanner.rules is config_rules.RULES
+    assert [r.id for r in config_rules.RULES] == [f"MT-CFG-00{i}" for i in range(1, 10)]
+    assert all(registry.get(r.id) is r for r in config_rules.RULES)
+
+
+def test_diffusers_refs_cover_every_component_with_its_role() -> None:
+    from modeltrust._scanners.config_hubs import diffusers_refs
+
+    refs = {r.key: r for r in diffusers_refs({**SD15_INDEX, "unet": ["my_unet", "U"],
+                                              "_class_name": ["pipe", "P"]})}
+    assert sorted(refs) == ["_class_name", "feature_extractor", "safety_checker", "scheduler",
+                            "text_encoder", "tokenizer", "unet", "vae"]  # image_encoder: null
+    assert (refs["vae"].file, refs["vae"].shadows) == ("vae/diffusers.py", "library")
+    assert refs["text_encoder"].shadows == "library"
+    assert refs["safety_checker"].shadows == "pipeline"
+    assert (refs["unet"].file, refs["unet"].shadows) == ("unet/my_unet.py", "")
+    assert (refs["_class_name"].file, refs["_class_name"].shadows) == ("pipe.py", "")
+
+
+def test_diffusers_modules_join_paths_as_diffusers_does() -> None:
+    from modeltrust._scanners.config_hubs import diffusers_modules
+
+    asked: list[tuple[str, bool]] = []
+
+    def present(target: str, plain: bool) -> str | None:
+        asked.append((target, plain))
+        return target
+
+    index = {"a": ["/etc/passwd", "X"], "b": ["C:\\Windows\\x", "X"], "c": ["../../../up", "X"],
+             "d": ["../d2/m", "X"], "e": ["..\\e2\\m", "X"], "f": ["mod", "X"],
+             "_g": ["private", "X"]}
+    found = diffusers_modules(index, "sub", present)
+    assert asked == [("sub/d2/m.py", False), ("sub/e2/m.py", False), ("sub/f/mod.py", True)]
+    assert [(m.ref.key, m.plain, m.exact) for m in found] == [
+        ("d", False, True), ("e", False, True), ("f", True, True)]
+    assert diffusers_modules(index, "", lambda t, p: None) == []
+
+
+@pytest.mark.parametrize(("name", "text", "rule"), [
+    ("x.yaml", "allow_remote: 2020-01-01\n", "MT-CFG-003"),
+    ("configuration.json", "plugins: &a [*a]\n", "MT-CFG-002"),
+    ("configuration.json", "plugins: {2020-01-01: b}\n", "MT-CFG-002"),
+    ("model_index.json", "_class_name: &a [*a, x]\n", "MT-CFG-007"),
+    ("model_index.json", "_class_name: [2020-01-01, x]\n", "MT-CFG-007"),
+    ("model_index.json", "unet: [!!binary aGk=, 2020-01-01]\nvae: [m, 2020-01-01]\n",
+     "MT-CFG-007"),
+])
+def test_yaml_values_json_cannot_show_are_still_reported(name: str, text: str,
+                                                         rule: str) -> None:
+    r = scan_text(text, name, Format.YAML)
+    assert r.rules() == [rule] and r.findings[0].evidence

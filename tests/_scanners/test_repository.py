@@ -451,3 +451,178 @@ def test_single_file_beside_a_sharded_index(tmp_path: Path) -> None:
     assert "model.safetensors beside" in f.evidence
     (tmp_path / "model.safetensors").unlink()
     assert not [f for f in scan(tmp_path).findings if f.rule_id == "MT-SFT-028"]
+
+
+# -- diffusers model_index.json --------------------------------------------------------------
+
+MARKER = "/tmp/modeltrust-test-marker-DO-NOT-CREATE"
+PAYLOAD = f"import os\nos.system('touch {MARKER}')\n\n\nclass UNet2DConditionModel:\n    pass\n"
+SD15_INDEX = {
+    "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.0",
+    "feature_extractor": ["transformers", "CLIPImageProcessor"], "image_encoder": [None, None],
+    "requires_safety_checker": True,
+    "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
+    "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+    "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+    "vae": ["diffusers", "AutoencoderKL"],
+}
+
+
+def sd15_repo(folder: Path, **entries: object) -> Path:
+    """A Stable Diffusion 1.5 layout as diffusers saves it (configs, weights, tokenizer)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model_index.json").write_text(json.dumps({**SD15_INDEX, **entries}, indent=2))
+    for sub, cfg in [("unet", {"_class_name": "UNet2DConditionModel", "sample_size": 64}),
+                     ("vae", {"_class_name": "AutoencoderKL", "latent_channels": 4}),
+                     ("text_encoder", {"architectures": ["CLIPTextModel"],
+                                       "model_type": "clip_text_model"}),
+                     ("safety_checker", {"architectures": ["StableDiffusionSafetyChecker"],
+                                         "model_type": "clip"})]:
+        (folder / sub).mkdir(exist_ok=True)
+        (folder / sub / "config.json").write_text(json.dumps(cfg))
+        name = ("diffusion_pytorch_model" if sub in ("unet", "vae") else "model")
+        (folder / sub / f"{name}.safetensors").write_bytes(safetensors_bytes())
+    (folder / "scheduler").mkdir(exist_ok=True)
+    (folder / "scheduler" / "scheduler_config.json").write_text(
+        '{"_class_name": "PNDMScheduler", "num_train_timesteps": 1000}')
+    (folder / "tokenizer").mkdir(exist_ok=True)
+    (folder / "tokenizer" / "tokenizer_config.json").write_text('{"model_max_length": 77}')
+    (folder / "tokenizer" / "vocab.json").write_text('{"a": 0}')
+    (folder / "feature_extractor").mkdir(exist_ok=True)
+    (folder / "feature_extractor" / "preprocessor_config.json").write_text('{"crop_size": 224}')
+    return folder
+
+
+def by_rule(found: list[Finding], rule_id: str) -> list[Finding]:
+    return [f for f in found if f.rule_id == rule_id]
+
+
+def test_sd15_model_index_is_quiet(tmp_path: Path) -> None:
+    report = scan(sd15_repo(tmp_path))
+    assert [f for f in report.findings if f.severity is not Severity.INFO] == []
+    assert repo_findings(tmp_path) == []
+
+
+@pytest.mark.parametrize(("component", "library"), [("unet", "diffusers"),
+                                                    ("text_encoder", "transformers"),
+                                                    ("scheduler", "diffusers")])
+def test_file_shadowing_an_installed_library_is_high(tmp_path: Path, component: str,
+                                                     library: str) -> None:
+    sd15_repo(tmp_path)
+    (tmp_path / component / f"{library}.py").write_text(PAYLOAD)
+    found = repo_findings(tmp_path)
+    shadow = by_rule(found, "MT-REPO-014")
+    assert len(shadow) == 1 and shadow[0].severity is Severity.HIGH
+    assert shadow[0].path.endswith(f"{component}/{library}.py")
+    assert f"instead of the installed '{library}' library" in shadow[0].evidence
+    info = by_rule(found, "MT-REPO-003")  # it was scanned, and it runs
+    assert len(info) == 1 and f"{component}/{library}.py" in info[0].evidence
+    assert rules(found) == ["MT-REPO-003", "MT-REPO-014"]
+    assert not os.path.exists(MARKER)
+
+
+def test_file_named_like_a_pipeline_module_is_medium(tmp_path: Path) -> None:
+    sd15_repo(tmp_path)
+    (tmp_path / "safety_checker" / "stable_diffusion.py").write_text(PAYLOAD)
+    shadow = by_rule(repo_findings(tmp_path), "MT-REPO-014")
+    assert len(shadow) == 1 and shadow[0].severity is Severity.MEDIUM
+    assert "diffusers.pipelines.stable_diffusion" in shadow[0].evidence
+
+
+def test_shadowing_file_differing_only_in_case(tmp_path: Path) -> None:
+    sd15_repo(tmp_path)
+    (tmp_path / "unet" / "Diffusers.py").write_text(PAYLOAD)
+    shadow = by_rule(repo_findings(tmp_path), "MT-REPO-014")
+    assert len(shadow) == 1 and shadow[0].severity is Severity.HIGH
+    assert shadow[0].path.endswith("unet/Diffusers.py") and "only in case" in shadow[0].evidence
+
+
+def test_custom_component_present_and_scanned_is_info(tmp_path: Path) -> None:
+    sd15_repo(tmp_path, unet=["my_unet", "MyUNet"], _class_name=["pipeline_x", "XPipeline"])
+    (tmp_path / "unet" / "my_unet.py").write_text(MODELING)
+    (tmp_path / "pipeline_x.py").write_text(MODELING)
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-003"] and found[0].severity is Severity.INFO
+    assert found[0].path.endswith("model_index.json")
+    assert "pipeline_x.py" in found[0].evidence and "unet/my_unet.py" in found[0].evidence
+
+
+def test_custom_component_missing_is_not_a_hub_fetch(tmp_path: Path) -> None:
+    sd15_repo(tmp_path, unet=["my_unet", "MyUNet"], _class_name=["pipeline_x", "XPipeline"],
+              custom_pipeline="my_pipe")
+    found = repo_findings(tmp_path)
+    assert "MT-REPO-001" not in rules(found)
+    assert found == []  # diffusers imports an installed package of that name, or fails
+
+
+def test_excluded_component_module_is_not_scanned(tmp_path: Path) -> None:
+    sd15_repo(tmp_path, unet=["my_unet", "MyUNet"])
+    (tmp_path / "unet" / "my_unet.py").write_text(MODELING)
+    (tmp_path / "text_encoder" / "transformers.py").write_text(PAYLOAD)
+    found = repo_findings(tmp_path, exclude=["*.py"])
+    assert rules(found) == ["MT-REPO-004", "MT-REPO-004", "MT-REPO-014"]
+    assert all("excluded" in f.evidence for f in by_rule(found, "MT-REPO-004"))
+
+
+def test_component_module_not_analysed_as_python(tmp_path: Path) -> None:
+    (tmp_path / "model_index.json").write_text(json.dumps({"unet": ["my_unet", "U"]}))
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "unet" / "my_unet.py").write_text("x")
+    entries = [FileEntry(f"{tmp_path}/model_index.json", 10, "json", Coverage.ANALYSED),
+               FileEntry(f"{tmp_path}/unet/my_unet.py", 10, "pickle", Coverage.PARTIAL)]
+    found = scan_repository(tmp_path, str(tmp_path), entries, Limits())
+    assert [f.rule_id for f in found] == ["MT-REPO-004"]
+    assert "analysed as pickle" in found[0].evidence and found[0].path.endswith("model_index.json")
+
+
+def test_model_index_in_a_subfolder_resolves_there(tmp_path: Path) -> None:
+    sd15_repo(tmp_path / "sd", unet=["my_unet", "U"])
+    (tmp_path / "sd" / "unet" / "my_unet.py").write_text(MODELING)
+    (tmp_path / "sd" / "vae" / "diffusers.py").write_text(PAYLOAD)
+    found = repo_findings(tmp_path)
+    assert rules(found) == ["MT-REPO-003", "MT-REPO-014"]
+    assert by_rule(found, "MT-REPO-014")[0].path.endswith("sd/vae/diffusers.py")
+
+
+def test_names_that_climb_to_a_file_of_the_folder(tmp_path: Path) -> None:
+    sd15_repo(tmp_path, unet=["../vae/evil", "U"], vae=["..\\scheduler\\evil", "V"],
+              text_encoder=["/etc/passwd", "T"], tokenizer=["../../outside", "T"])
+    (tmp_path / "vae" / "evil.py").write_text(PAYLOAD)
+    (tmp_path / "scheduler" / "evil.py").write_text(PAYLOAD)
+    (tmp_path.parent / "outside.py").write_text(PAYLOAD)
+    found = repo_findings(tmp_path)
+    bad = by_rule(found, "MT-REPO-005")
+    assert sorted(f.location.detail for f in bad) == ["model_index.json unet",
+                                                      "model_index.json vae"]
+    assert rules(found) == ["MT-REPO-003", "MT-REPO-005", "MT-REPO-005"]
+    assert "outside" not in str(found) and "passwd" not in str(found)
+    assert not os.path.exists(MARKER)
+
+
+@pytest.mark.parametrize("document", [
+    "[1, 2]", "not json", '{"unet": ["diffusers"]}', '{"unet": [null, "X"], "vae": [3, 4]}',
+    '{"_class_name": ["", "P"], "custom_pipeline": "org/repo", "unet": ["", "U"]}',
+    '{"unet\\u0000": ["x\\u0000y", "U"], "a/b": ["c", "D"], ".": ["m", "C"]}',
+    json.dumps({f"c{i}": ["diffusers", "X"] for i in range(3000)}),
+])
+def test_odd_model_index_documents_never_crash(tmp_path: Path, document: str) -> None:
+    (tmp_path / "model_index.json").write_text(document)
+    found = repo_findings(tmp_path)
+    assert found == []
+
+
+def test_oversized_model_index_is_reported(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from modeltrust._scanners import config_refs
+
+    sd15_repo(tmp_path)
+    monkeypatch.setattr(config_refs, "MAX_CONFIG", 64)
+    found = [f for f in repo_findings(tmp_path) if f.path.endswith("model_index.json")]
+    assert rules(found) == ["MT-REPO-013"]
+
+
+def test_diffusers_findings_are_deterministic(tmp_path: Path) -> None:
+    sd15_repo(tmp_path, unet=["my_unet", "U"])
+    (tmp_path / "unet" / "my_unet.py").write_text(MODELING)
+    (tmp_path / "text_encoder" / "transformers.py").write_text(PAYLOAD)
+    assert scan(tmp_path).findings == scan(tmp_path).findings

@@ -7,15 +7,15 @@ custom components and ModelScope's ``allow_remote``; chat templates are rendered
 request, and a Keras ``config.json`` names the classes to rebuild. Files are parsed with
 ``json.loads`` (any encoding it takes, duplicate keys noticed) and ``yaml.safe_load`` only,
 within size, depth and node bounds; nothing they name is imported.
+
+This module is the scanner and the generic walk; ``config_parse`` turns bytes into
+documents, ``config_hubs`` knows what diffusers and ModelScope files make a loader run, and
+``config_rules`` declares the rules.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import pickletools
 import re
-import struct
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,100 +23,29 @@ from typing import Any
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
 from modeltrust._scanners import common
+from modeltrust._scanners.config_hubs import TRUST_KEYS, ModelIndexCheck, check_plugins
+from modeltrust._scanners.config_parse import (
+    dump,
+    load_json,
+    load_yaml,
+    python_tags,
+    starts_like_pickle,
+)
+from modeltrust._scanners.config_rules import (
+    BAD_CONFIG,
+    BAD_REFERENCE,
+    DUPLICATE_KEYS,
+    LOCAL_CODE,
+    NO_YAML,
+    REMOTE_CODE,
+    RULES,
+    TOO_COMPLEX,
+    TRUST_FLAG,
+)
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
 from modeltrust._source.interface import MEMBER_SEP, Artifact, Buffer
 from modeltrust.findings import Location, Severity
-from modeltrust.rules import finding, rule
-
-LOCAL_CODE = rule(
-    "MT-CFG-001", "Config requires trust_remote_code (code in the repository)", Severity.INFO,
-    """
-    An ``auto_map`` (or ``custom_pipelines``) entry names a class in a Python file of the
-    model repository. ``transformers`` imports that file when the model is loaded with
-    ``trust_remote_code=True``; so does diffusers for a ``model_index.json`` custom pipeline
-    (``_class_name: [module, Class]``) or component (``[module, Class]`` where the module is
-    not a diffusers or transformers one: ``<component>/<module>.py``). The referenced files
-    are recorded so the repository pass can check they exist; the code scanner analyses them.
-    """,
-    fix="Review the referenced Python files before passing trust_remote_code=True, and pin "
-        "the revision you reviewed.",
-    cwe=94,
-)
-REMOTE_CODE = rule(
-    "MT-CFG-002", "Config loads code from another repository", Severity.HIGH,
-    """
-    A class reference of the form ``org/repo--module.Class`` (in ``auto_map``,
-    ``custom_pipelines``, ``tokenizer_class`` or ``processor_class``) makes ``transformers``
-    download and run Python from a different repository, which this scan did not see and
-    whose owner can change it at any time. Also: a diffusers ``custom_pipeline`` naming a
-    hub repository, and ModelScope ``plugins`` (packages it pip-installs and imports).
-    """,
-    fix="Do not load with trust_remote_code; vendor and review the code, or use a model "
-        "whose code lives in its own repository at a pinned revision.",
-    cwe=829,
-)
-TRUST_FLAG = rule(
-    "MT-CFG-003", "Config turns on trust_remote_code", Severity.MEDIUM,
-    """
-    The configuration sets ``trust_remote_code: true`` (or ModelScope's ``allow_remote``, with
-    which ModelScope imports the Python in the model folder), so tools that honour it import
-    and run Python shipped with (or referenced by) the model without asking. Any value a
-    loader's ``if config.get(key):`` takes as on counts, not only ``true``.
-    """,
-    fix="Remove the flag; let the user opt in explicitly after reviewing the code.",
-    cwe=94,
-)
-DUPLICATE_KEYS = rule(
-    "MT-CFG-004", "Config has duplicate keys", Severity.LOW,
-    """
-    A JSON object repeats a key. Python keeps the last value, other parsers the first, so a
-    scanner and a loader can see different settings. Medium for keys that decide what runs
-    (chat templates, auto_map, trust_remote_code).
-    """,
-    fix="Remove the duplicate keys.",
-)
-BAD_CONFIG = rule(
-    "MT-CFG-005", "Config file does not parse", Severity.MEDIUM,
-    """
-    A file named like a configuration is not valid JSON/YAML (truncated, invalid syntax,
-    bad encoding). Loaders reject it or read it differently; it was not analysed. Low for
-    files that are not one of the well-known model configuration names.
-    """,
-    fix="Download the file again and compare its digest with the publisher's.",
-)
-TOO_COMPLEX = rule(
-    "MT-CFG-006", "Config too large or too deeply nested to analyse", Severity.MEDIUM,
-    """
-    The file exceeds a size, nesting or node bound, so it was not (fully) analysed.
-    Genuine model configs are small; oversized ones are built to exhaust scanners.
-    """,
-    fix="Inspect the file by hand; genuine configs are a few kilobytes.",
-    cwe=400,
-)
-BAD_REFERENCE = rule(
-    "MT-CFG-007", "Malformed code reference in config", Severity.MEDIUM,
-    """
-    An ``auto_map``-style class reference is not ``module.Class`` (path separators, ``..``,
-    empty parts). Such names may point the loader at unexpected files.
-    """,
-    fix="Fix or remove the reference.",
-    cwe=94,
-)
-NO_YAML = rule(
-    "MT-CFG-008", "YAML not analysed: PyYAML is not installed", Severity.INFO,
-    "YAML files are parsed with PyYAML, an optional dependency.",
-    fix="pip install 'modeltrust[formats]'",
-)
-PYTHON_TAG = rule(
-    "MT-CFG-009", "YAML uses Python object tags", Severity.HIGH,
-    """
-    The YAML contains ``!!python/...`` tags (``python/object/apply``, ``python/name``...).
-    ``yaml.safe_load`` refuses them, but tools that still call ``yaml.load`` with the
-    unsafe or full loader import and call whatever the tag names (CWE-502).
-    """,
-    fix="Remove the tags; configuration needs only plain YAML values.",
-    cwe=502,
-)
+from modeltrust.rules import finding
 
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_YAML_BYTES = 8 * 1024 * 1024
@@ -134,38 +63,11 @@ HF_CONFIG_NAMES = frozenset({
 })
 _SENSITIVE = ("template", "auto_map", "trust_remote_code", "custom_pipelines", "_class",
               "allow_remote", "plugins", "custom_pipeline")
-_TRUST_KEYS = frozenset({"trust_remote_code", "allow_remote"})
-"""Switches that make a loader run the model's own Python (``allow_remote``: ModelScope)."""
-_DIFFUSERS_LIBS = frozenset({
-    "diffusers", "transformers", "onnxruntime.training",
-    # diffusers.pipelines submodules: diffusers resolves these names before any repo file
-    "allegro", "alt_diffusion", "amused", "animatediff", "audioldm", "audioldm2", "aura_flow",
-    "blip_diffusion", "chroma", "cogvideo", "cogview3", "cogview4", "consisid",
-    "consistency_models", "controlnet", "controlnet_hunyuandit", "controlnet_sd3",
-    "controlnet_xs", "cosmos", "dance_diffusion", "ddim", "ddpm", "deepfloyd_if",
-    "deprecated", "dit", "easyanimate", "flux", "hidream_image", "hunyuan_video",
-    "hunyuandit", "i2vgen_xl", "kandinsky", "kandinsky2_2", "kandinsky3", "kolors",
-    "latent_consistency_models", "latent_diffusion", "latte", "ledits_pp", "ltx", "lumina",
-    "lumina2", "marigold", "mochi", "musicldm", "omnigen", "pag", "paint_by_example", "pia",
-    "pixart_alpha", "qwenimage", "sana", "semantic_stable_diffusion", "shap_e",
-    "spectrogram_diffusion", "stable_audio", "stable_cascade", "stable_diffusion",
-    "stable_diffusion_3", "stable_diffusion_attend_and_excite", "stable_diffusion_diffedit",
-    "stable_diffusion_gligen", "stable_diffusion_k_diffusion", "stable_diffusion_ldm3d",
-    "stable_diffusion_panorama", "stable_diffusion_safe", "stable_diffusion_sag",
-    "stable_diffusion_xl", "stable_video_diffusion", "t2i_adapter",
-    "text_to_video_synthesis", "unclip", "unidiffuser", "versatile_diffusion",
-    "vq_diffusion", "wan", "wuerstchen",
-})
-"""``model_index.json`` libraries diffusers imports from itself or a well-known package."""
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
-_HUB_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 _CLASS_KEYS = ("tokenizer_class", "processor_class", "image_processor_type",
                "feature_extractor_type")
 _JINJA = re.compile(r"\{\{|\{%")
 _MODULE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*$")
 _KERAS_KEYS = ("module", "registered_name", "keras_version", "backend")
-_GLOBAL_ARG = re.compile(r"[A-Za-z_][\w.]* [A-Za-z_][\w.]*")
-_PY_TAG = re.compile(r"!!python/[\w/:.-]*|tag:yaml\.org,2002:python/[\w/:.-]*")
 
 
 class ConfigScanner(Scanner):
@@ -173,8 +75,7 @@ class ConfigScanner(Scanner):
 
     name = "config"
     formats = frozenset({Format.JSON, Format.YAML})
-    rules = (LOCAL_CODE, REMOTE_CODE, TRUST_FLAG, DUPLICATE_KEYS, BAD_CONFIG, TOO_COMPLEX,
-             BAD_REFERENCE, NO_YAML, PYTHON_TAG)
+    rules = RULES
 
     def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
         """Parse within bounds, then dispatch on what the document is."""
@@ -187,12 +88,12 @@ class ConfigScanner(Scanner):
                                f"{fmt.value} configs", Location(offset=0)))
             return Result.not_analysed("config file too large", format=fmt)
         if is_yaml:
-            _python_tags(data, artifact.path, ctx)
-        if _starts_like_pickle(data):
+            python_tags(data, artifact.path, ctx)
+        if starts_like_pickle(data):
             # Text wins over pickle for config names, but a protocol-0 pickle is text too:
             # hand the bytes to the pickle scanner as well, in case a loader unpickles them.
             ctx.scan_child(artifact.child("@pickle", bytes(data[: ctx.limits.max_member_size])))
-        parsed = _load_yaml(data) if is_yaml else _load_json(data)
+        parsed = load_yaml(data) if is_yaml else load_json(data)
         if isinstance(parsed, str):
             if parsed == "pyyaml missing":
                 ctx.report(finding(NO_YAML, artifact.path, "PyYAML is not installed"))
@@ -221,87 +122,6 @@ def _keras_member(path: str) -> str:
     """The member name when ``path`` is a top-level member of a ``.keras`` archive, else ""."""
     outer, sep, member = path.rpartition(MEMBER_SEP)
     return member if sep and outer.endswith(".keras") and "/" not in member else ""
-
-
-def _python_tags(data: Buffer, path: str, ctx: ScanContext) -> None:
-    """Report ``!!python/...`` tags, which only unsafe YAML loaders honour."""
-    text = bytes(data).decode("utf-8", "replace")
-    for n, m in enumerate(_PY_TAG.finditer(text)):
-        if n >= 5:
-            break
-        line = text.count("\n", 0, m.start()) + 1
-        snippet = text[m.start() : m.end() + 60].split("\n", 1)[0]
-        ctx.report(finding(PYTHON_TAG, path, snippet, Location(line=line)))
-
-
-def _starts_like_pickle(data: Buffer) -> bool:
-    """True when the bytes open with protocol-0 pickle opcodes naming an importable global."""
-    if bytes(data[:1]) not in (b"c", b"i", b"(", b"}", b"]"):
-        return False
-    try:
-        for count, (op, arg, _pos) in enumerate(pickletools.genops(bytes(data[:4096]))):
-            if op.name in ("GLOBAL", "INST") and _GLOBAL_ARG.fullmatch(str(arg)):
-                return True
-            if count >= 16:
-                break
-    except (ValueError, struct.error):
-        pass
-    return False
-
-
-def _load_json(data: Buffer) -> tuple[object, list[str], list[object]] | str:
-    """``(document, duplicate keys, shadowed values)`` or the reason the bytes are not JSON.
-
-    Decoded as ``json.loads(bytes)`` decodes (what Keras calls): UTF-8, UTF-16 or UTF-32,
-    with or without a BOM, lone surrogates passed through.
-    """
-    raw = bytes(data)
-    encoding = json.detect_encoding(raw)
-    try:
-        text = raw.decode(encoding, "surrogatepass")
-    except UnicodeDecodeError as exc:
-        return f"not {encoding.upper()} at byte {exc.start}"
-    duplicates: list[str] = []
-    shadowed: list[object] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                duplicates.append(key)
-                shadowed.append(out[key])
-            out[key] = value
-        return out
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs), duplicates, shadowed
-    except json.JSONDecodeError as exc:
-        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
-        where = "truncated" if cut else "invalid"
-        return f"{where} JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    except RecursionError:
-        return "nesting too deep for the JSON parser"
-    except ValueError as exc:
-        return f"invalid JSON: {exc}"[:200]
-
-
-def _load_yaml(data: Buffer) -> tuple[object, list[str], list[object]] | str:
-    try:
-        yaml: Any = importlib.import_module("yaml")
-    except ImportError:
-        return "pyyaml missing"
-    try:
-        text = bytes(data).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 at byte {exc.start}"
-    try:
-        return yaml.safe_load(text), [], []
-    except yaml.YAMLError as exc:
-        return f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    except RecursionError:
-        return "nesting too deep for the YAML parser"
-    except (ValueError, TypeError, OverflowError) as exc:
-        return f"invalid YAML: {type(exc).__name__}: {exc}"[:200]
 
 
 def _report_duplicates(keys: list[str], path: str, ctx: ScanContext) -> None:
@@ -336,7 +156,7 @@ def _walk(obj: object) -> Iterator[tuple[tuple[str, ...], object, int]]:
         pairs: Any = value.items() if isinstance(value, dict) else enumerate(value)
         children: list[tuple[tuple[str, ...], object, int]] = []
         for k, v in pairs:
-            if is_dict and k in _TRUST_KEYS and _switched_on(v):
+            if is_dict and k in TRUST_KEYS and _switched_on(v):
                 pass
             elif isinstance(v, str):
                 if "{" not in v or not _JINJA.search(v):
@@ -471,12 +291,7 @@ class _Dispatch:
             value = obj.get(key)
             if isinstance(value, str) and "--" in value:
                 self._reference(key, value)
-        plugins = obj.get("plugins")
-        if self.name == "configuration.json" and plugins:
-            shown = json.dumps(plugins)[:200]
-            self.ctx.report(finding(REMOTE_CODE, self.artifact.path, f"plugins = {shown}: "
-                                    "ModelScope pip-installs and imports these packages",
-                                    Location(detail="key plugins")))
+        check_plugins(self.name, obj, self.artifact.path, self.ctx)
 
     def _reference(self, where: str, ref: str) -> None:
         path = self.artifact.path
@@ -497,46 +312,11 @@ class _Dispatch:
                                 "trust_remote_code", loc))
 
     def _diffusers(self, obj: dict[str, Any]) -> None:
-        """``model_index.json``: custom pipeline and components diffusers loads from the repo.
-
-        ``_class_name: [module, Class]`` runs ``module.py``; a component
-        ``[library, Class]`` whose library is not diffusers' own runs
-        ``<component>/<library>.py`` when the repository ships it (trust_remote_code).
-        """
-        cls = obj.get("_class_name")
-        if isinstance(cls, list):
-            parts = [p for p in cls if isinstance(p, str)]
-            self._reference("_class_name", ".".join(parts) if len(parts) == len(cls) == 2
-                            else json.dumps(cls)[:100])
-        custom = obj.get("custom_pipeline")
-        if isinstance(custom, str) and custom:
-            if _HUB_REPO.match(custom):
-                self.remote.add(custom)
-                self.ctx.report(finding(REMOTE_CODE, self.artifact.path, f'custom_pipeline = '
-                                        f'"{custom}": runs pipeline.py from repository '
-                                        f"{custom}", Location(detail="key custom_pipeline")))
-            else:
-                self._component("custom_pipeline", custom, "", f"{custom}.py")
-        for key in sorted(obj, key=str):
-            value = obj[key]
-            if str(key).startswith("_") or not isinstance(value, list) or len(value) != 2:
-                continue
-            lib, name = value
-            if isinstance(lib, str) and lib not in _DIFFUSERS_LIBS:
-                self._component(str(key), lib, name, f"{key}/{lib}.py")
-
-    def _component(self, key: str, lib: str, name: object, file: str) -> None:
-        loc = Location(detail=f"key {key}")
-        shown = json.dumps([lib, name]) if name != "" else json.dumps(lib)
-        if not _IDENT.match(key) or not _IDENT.match(lib) or not isinstance(name, str | None) \
-                or (name is not None and name != "" and not _IDENT.match(name)):
-            self.ctx.report(finding(BAD_REFERENCE, self.artifact.path, f"{key} = {shown}",
-                                    loc))
-            return
-        self.files.add(file)
-        self.ctx.report(finding(LOCAL_CODE, self.artifact.path, f"{key} = {shown}: runs "
-                                f"{file} under trust_remote_code (diffusers), or imports an "
-                                f"installed module {lib}", loc))
+        """``model_index.json``: custom pipeline and components (see ``config_hubs``)."""
+        check = ModelIndexCheck(self.artifact.path, self.ctx, self._reference)
+        check.run(obj)
+        self.files |= check.files
+        self.remote |= check.remote
 
     def _scan_tree(self, obj: object) -> None:
         """Templates under other keys, Jinja-like strings, ``trust_remote_code: true``."""
@@ -553,7 +333,7 @@ class _Dispatch:
                 self.problem = f"config {why} limit reached"
                 return
             key = path[-1] if path else ""
-            if key in _TRUST_KEYS and _switched_on(value):
+            if key in TRUST_KEYS and _switched_on(value):
                 self._trust_flag(path, value)
             if not isinstance(value, str) or not path or path in self.handed \
                     or not _JINJA.search(value):
@@ -569,7 +349,7 @@ class _Dispatch:
         why = " (ModelScope imports the Python in the model folder)" \
             if path[-1] == "allow_remote" else ""
         self.ctx.report(finding(TRUST_FLAG, self.artifact.path,
-                                f"{where}: {json.dumps(value)[:100]}{why}",
+                                f"{where}: {dump(value, 100)}{why}",
                                 Location(detail=f"key {where}")))
 
     def _out_of_time(self, count: int) -> bool:

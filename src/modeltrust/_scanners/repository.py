@@ -6,6 +6,10 @@ Run once per scanned folder after every file was analysed, on the resulting
 * ``auto_map`` (and ``custom_pipelines``) in the Hugging Face config files name the Python
   that ``trust_remote_code=True`` runs: modules that must be in the folder (and scanned), or
   code in *another* repository that would be downloaded and run unseen.
+* diffusers' ``model_index.json`` names the modules of a custom pipeline and of its
+  components. A present one must have been scanned; a missing one is not fetched (diffusers
+  imports the installed package of that name instead), and a file named after an installed
+  library (``unet/diffusers.py``) is run in its place (see ``config_hubs``).
 * A pickle-based weight file beside a safetensors file of the same name: loaders choose
   between them by their own rules, so the unsafe one may be the one loaded.
 * Files whose content contradicts their extension, executables, scripts, compiled
@@ -20,16 +24,17 @@ Only JSON config files already listed are read, with a size bound; nothing is ex
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from modeltrust._report.model import Coverage, FileEntry
+from modeltrust._scanners.config_hubs import SHADOWS_LIBRARY, diffusers_modules
+from modeltrust._scanners.config_refs import CONFIG_NAMES, auto_map_refs, read_config
 from modeltrust._scanners.shards import shard_indexes
 from modeltrust._source.interface import Limits
 from modeltrust.findings import Finding, Location, Rule, Severity
@@ -60,15 +65,18 @@ REMOTE_CODE = rule(
     "MT-REPO-003", "Model requires trust_remote_code", Severity.INFO,
     """
     ``auto_map`` maps model classes to Python modules shipped in the folder: loading the model
-    runs them. Their own findings (MT-CODE-*) say what they do.
+    runs them. So does a diffusers ``model_index.json`` custom pipeline or component module
+    (from a local folder diffusers runs them without asking for ``trust_remote_code``).
+    Their own findings (MT-CODE-*) say what they do.
     """,
     fix=_REMOTE_FIX,
 )
 NOT_SCANNED = rule(
     "MT-REPO-004", "Remote-code module was not analysed", Severity.MEDIUM,
     """
-    ``auto_map`` names a module that is in the folder but was excluded from the scan or not
-    analysed (too large, unreadable): the code a loader would run was not examined.
+    ``auto_map`` (or a diffusers ``model_index.json``) names a module that is in the folder
+    but was excluded from the scan or not analysed (too large, unreadable): the code a
+    loader would run was not examined.
     """,
     fix="Scan again without excluding the module.",
 )
@@ -76,7 +84,9 @@ BAD_REFERENCE = rule(
     "MT-REPO-005", "Malformed auto_map reference", Severity.MEDIUM,
     """
     An ``auto_map`` value is not a ``module.Class`` (or ``org/repo--module.Class``) reference:
-    path separators, ``..`` or other characters a loader turns into a file path.
+    path separators, ``..`` or other characters a loader turns into a file path. Also a
+    diffusers ``model_index.json`` name with such characters that leads to a Python file of
+    the folder other than the one it appears to name: diffusers runs that file.
     """,
     fix="Correct the reference; treat the model as untrusted until then.", cwe=22,
 )
@@ -120,13 +130,21 @@ CONFIG_UNREAD = rule(
     fix="Check the file by hand.",
 )
 SHADOWS = rule(
-    "MT-REPO-014", "Python file shadows a standard-library module", Severity.MEDIUM,
+    "MT-REPO-014", "Python file shadows a module that Python or a loader imports",
+    Severity.MEDIUM,
     """
     A ``.py`` file (or package) is named like a standard-library module (``os.py``,
     ``typing.py``, ``json/``). Any script run from the folder, or any process with the folder
     on ``sys.path``, imports it instead of the real module, so the code runs as soon as
     anything imports that name. High for ``sitecustomize``/``usercustomize``, which Python
     imports by itself at start-up.
+
+    Also a diffusers component file ``<component>/<library>.py`` where ``model_index.json``
+    takes that component from an installed library (``unet/diffusers.py`` beside
+    ``"unet": ["diffusers", "UNet2DConditionModel"]``): diffusers imports the repository
+    file instead of the library, without asking for ``trust_remote_code`` (high). Medium
+    when the library is a diffusers pipeline module, which only diffusers versions that
+    lack that module replace with the file.
     """,
     fix="Rename or remove the file; treat the model as untrusted until it is reviewed.",
     cwe=427,
@@ -134,13 +152,8 @@ SHADOWS = rule(
 RULES = (MISSING_MODULE, OTHER_REPO, REMOTE_CODE, NOT_SCANNED, BAD_REFERENCE, PICKLE_BESIDE,
          MISMATCH, EXECUTABLE, CONFIG_UNREAD, SHADOWS)
 
-MAX_CONFIG = 32 * 1024 * 1024
 MAX_REFERENCES = 1000
 MAX_PROBES = 10_000
-CONFIG_NAMES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
-                          "preprocessor_config.json", "image_processor_config.json",
-                          "feature_extractor_config.json", "video_preprocessor_config.json",
-                          "generation_config.json", "chat_template.json"})
 PICKLE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar",
                             "joblib", "torchscript"})
 _CODE_CARRYING = PICKLE_FORMATS | {"zip", "numpy-npz", "keras"}
@@ -189,6 +202,7 @@ def scan_repository(
              if "!" not in e.path and e.path.startswith(prefix) and e.path != prefix}
     found: list[Finding] = []
     found += _remote_code(folder, prefix, files)
+    found += _diffusers(folder, prefix, files)
     found += _pickle_beside(prefix, files)
     found += _mismatch(entries)
     found += _executables(folder, prefix, files, entries)
@@ -203,14 +217,14 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
         entry = files[rel]
         if posixpath.basename(rel) not in CONFIG_NAMES or entry.format not in ("json", "text"):
             continue
-        config = _read_json(folder / rel, entry.size)
+        config = read_config(folder / rel, entry.size)
         shown = prefix + rel
         if isinstance(config, str):
             found.append(finding(CONFIG_UNREAD, shown, config))
             continue
         local: list[str] = []
         reported = _reported_repos(entry)
-        for key, ref in _references(config):
+        for key, ref in auto_map_refs(config, MAX_REFERENCES):
             loc = Location(detail=f"auto_map {key}")
             result = _check_reference(folder, prefix, files, posixpath.dirname(rel), ref)
             if isinstance(result, str):
@@ -226,6 +240,46 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
             found.append(finding(REMOTE_CODE, shown, "trust_remote_code=True runs "
                                  f"{', '.join(mods[:20])}" + (" ..." if len(mods) > 20 else ""),
                                  Location(detail="auto_map")))
+    return found
+
+
+def _diffusers(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
+    """``model_index.json``: the modules diffusers imports from the folder, checked."""
+    found: list[Finding] = []
+    folded = {rel.casefold(): rel for rel in sorted(files, reverse=True)}
+
+    def present(target: str, plain: bool) -> str | None:
+        hit = target if target in files else folded.get(target.casefold())
+        return hit or (target if plain and os.path.isfile(folder / target) else None)
+
+    for rel in sorted(files):
+        if posixpath.basename(rel) != "model_index.json" or files[rel].format not in (
+                "json", "text"):
+            continue
+        config, shown = read_config(folder / rel, files[rel].size), prefix + rel
+        if isinstance(config, str):
+            found.append(finding(CONFIG_UNREAD, shown, config))
+            continue
+        runs: set[str] = set()
+        for m in diffusers_modules(config or {}, posixpath.dirname(rel), present):
+            loc, what = Location(detail=f"model_index.json {m.ref.key}"), m.evidence(prefix)
+            if not m.plain:
+                found.append(finding(BAD_REFERENCE, shown, f"{what}: diffusers opens "
+                                     f"{m.ref.file!r}, which leads to this file", loc))
+            if m.ref.shadows:
+                found.append(finding(SHADOWS, prefix + m.path, f"{what}: diffusers imports "
+                                     f"this file instead of {m.shadowed()}", loc,
+                                     severity=Severity.HIGH if m.ref.shadows == SHADOWS_LIBRARY
+                                     else None))
+            status = _module_status(folder, prefix, files, m.path)
+            if isinstance(status, str):
+                runs.add(status)
+            elif status[0] is not MISSING_MODULE:  # diffusers never fetches a module
+                found.append(finding(status[0], shown, f"{m.ref.key}: {status[1]}", loc))
+        if runs:
+            found.append(finding(REMOTE_CODE, shown, "diffusers runs " + ", ".join(sorted(runs))
+                                 + " (from a local folder without trust_remote_code)",
+                                 Location(detail="model_index.json")))
     return found
 
 
@@ -267,45 +321,6 @@ def _reported_repos(entry: FileEntry) -> frozenset[str]:
     return frozenset(remote.split(",")) if remote else frozenset()
 
 
-def _read_json(path: Path, size: int) -> dict[str, object] | str | None:
-    """The config as a dict; a reason string when it could not be read; None if not a dict."""
-    if size > MAX_CONFIG:
-        return f"{size} bytes: larger than the {MAX_CONFIG}-byte bound"
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG + 1)
-    except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
-    if len(raw) > MAX_CONFIG:
-        return f"larger than the {MAX_CONFIG}-byte bound"
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None  # not JSON: the config scanner reports it
-    return data if isinstance(data, dict) else None
-
-
-def _references(config: dict[str, object] | None) -> Iterator[tuple[str, str]]:
-    """``(key, "module.Class")`` pairs from ``auto_map`` and ``custom_pipelines``, bounded."""
-    if config is None:
-        return
-    pairs: list[tuple[str, object]] = []
-    auto_map = config.get("auto_map")
-    if isinstance(auto_map, dict):
-        pairs += [(str(k), v) for k, v in auto_map.items()]
-    pipelines = config.get("custom_pipelines")
-    if isinstance(pipelines, dict):
-        pairs += [(f"custom_pipelines.{k}", v.get("impl")) for k, v in pipelines.items()
-                  if isinstance(v, dict)]
-    count = 0
-    for key, value in sorted(pairs, key=lambda p: p[0]):
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, str) and count < MAX_REFERENCES:
-                count += 1
-                yield key, v
-
-
 def _check_reference(
     folder: Path, prefix: str, files: dict[str, FileEntry], base: str, ref: str
 ) -> tuple[Rule, str] | str | None:
@@ -320,7 +335,14 @@ def _check_reference(
     if repo:
         return OTHER_REPO, (f"trust_remote_code=True downloads {module}.py from repository "
                             f"{repo!r} and runs it")
-    rel = posixpath.join(base, module.replace(".", "/") + ".py")
+    return _module_status(folder, prefix, files,
+                          posixpath.join(base, module.replace(".", "/") + ".py"))
+
+
+def _module_status(
+    folder: Path, prefix: str, files: dict[str, FileEntry], rel: str
+) -> tuple[Rule, str] | str:
+    """``rel`` when it was analysed as Python, else why the code that runs was not examined."""
     entry = files.get(rel)
     if entry is not None and entry.coverage is not Coverage.NOT_ANALYSED:
         if entry.format == "python":

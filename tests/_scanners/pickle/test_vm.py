@@ -158,9 +158,10 @@ def test_values_are_symbolic() -> None:
     assert isinstance(res.value, Call) and isinstance(res.value.func, Global)
 
 
-@pytest.mark.parametrize("opcode", [b"\x8e", b"\x96", b"\x8d"])  # BINBYTES8, BYTEARRAY8, BINUNICODE8
+@pytest.mark.parametrize("opcode", [b"\x8e", b"\x96", b"\x8d"])
 def test_payload_after_an_operand_over_the_limit_is_still_seen(opcode: bytes) -> None:
-    """A big operand (tensor data in real pickles) is stepped over, not a place to stop."""
+    """A big operand (tensor data in real pickles: BINBYTES8, BYTEARRAY8, BINUNICODE8) is
+    stepped over, not a place to stop."""
     import struct
 
     big = opcode + struct.pack("<Q", 4096) + b"A" * 4096 + b"0"  # the operand, then POP
