@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from helpers.openness import EXCERPTS, open_repo, write_repo
+from helpers.openness import EXCERPTS, open_repo, write_gguf, write_repo
 from modeltrust._cli.main import cli
 
 
@@ -82,3 +82,47 @@ def test_json_contract_fields(tmp_path: Path) -> None:
     assert doc["mof"]["class"] == "I" and len(doc["mof"]["components"]) == 17
     assert doc["data"]["datasets"][0]["id"] == "example/eval-set"
     assert doc["lineage"]["base_models"] == []
+
+
+def _peft_adapter(root: Path) -> Path:
+    """The usual PEFT layout: the card and adapter_config.json name the same base."""
+    return write_repo(root, {"license": "gemma", "library_name": "peft",
+                             "base_model": "google/gemma-2-9b"},
+                      files={"adapter_config.json": json.dumps(
+                          {"base_model_name_or_path": "google/gemma-2-9b", "peft_type": "LORA"})})
+
+
+def _quantized_gguf(root: Path) -> Path:
+    """A card saying quantized and a GGUF whose base_model.0.repo_url is the same id."""
+    root = write_repo(root, {"license": "llama3.1", "base_model_relation": "quantized",
+                             "base_model": "meta-llama/Llama-3.1-8B-Instruct"})
+    write_gguf(root / "m.gguf", {
+        "general.base_model.0.repo_url": "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct"},
+        {"general.base_model.count": 1})
+    return root
+
+
+def test_same_base_from_two_sources_does_not_crash(tmp_path: Path) -> None:
+    """Regression: sorting bases whose relations were None and a string raised TypeError."""
+    for root, relation, sources in (
+            (_peft_adapter(tmp_path / "a"), "adapter", ["card", "adapter_config"]),
+            (_quantized_gguf(tmp_path / "q"), "quantized", ["card", "gguf"])):
+        res = run("openness", str(root), "--format", "json")
+        assert res.exit_code == 0, res.output
+        [base] = json.loads(res.output)["lineage"]["base_models"]
+        assert (base["relation"], base["source"], base["sources"]) == (relation, "card", sources)
+        audit = run("audit", str(root))
+        assert audit.exit_code in (0, 1), audit.output
+        assert "base model: " in audit.output
+
+
+def test_osaid_line_counts_unknown_apart(tmp_path: Path) -> None:
+    """Regression: 'N rule(s) not met' counted unknown rules as not met."""
+    root = write_repo(tmp_path / "m", {"license": "cc-by-4.0"}, "# M\n",
+                      files={"model.safetensors": b"x"})
+    want = ("OSAID 1.0: not_met (3 not met: OSAID-DATA-DESCRIPTION, OSAID-DATA-PUBLIC, "
+            "OSAID-DATA-THIRD-PARTY; 3 unknown: OSAID-CODE, OSAID-PARAMETERS, OSAID-FREEDOMS)")
+    for cmd in ("openness", "audit"):
+        res = run(cmd, str(root))
+        assert "rule(s) not met" not in res.output
+        assert want in " ".join(res.output.split()), res.output

@@ -19,8 +19,9 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from modeltrust._assess import rules
+from modeltrust._assess.cardtypes import check_types
 from modeltrust._assess.snapshot import Snapshot
-from modeltrust._assess.yamlsafe import load_json_mapping, load_yaml_mapping
+from modeltrust._assess.yamlsafe import as_list, as_str, load_json_mapping, load_yaml_mapping
 from modeltrust.findings import Finding, Location
 from modeltrust.rules import finding
 
@@ -74,6 +75,16 @@ _RAW_HTML = re.compile(r"\s*<(pre|script|style|textarea)\b", re.IGNORECASE)
 _BOLD_LINE = re.compile(r"(\*\*|__).{2,80}?\1:?")
 _TAGS = re.compile(r"<[^>]{0,200}>|[*_`]+")
 _FRONT_END = re.compile(r"^(---|\.\.\.)\s*$", re.MULTILINE)
+MODELSCOPE_TASKS = {
+    "auto-speech-recognition": "automatic-speech-recognition",
+    "text-to-image-synthesis": "text-to-image",
+    "image-captioning": "image-to-text",
+    "sentence-embedding": "sentence-similarity",
+    "image-object-detection": "object-detection",
+    "chat": "text-generation",
+}
+"""ModelScope task names that differ from the Hugging Face pipeline tag for the same task
+(others, such as ``text-generation``, are the same on both hubs)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,25 @@ class Card:
     sections: list[Section] = field(default_factory=list)
     modelscope: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    malformed: dict[str, Any] = field(default_factory=dict)
+    """Keys whose values have the wrong type (MT-CARD-002), removed from ``meta``."""
+
+    @property
+    def pipeline_tag(self) -> str | None:
+        """The task: ``pipeline_tag``, else ModelScope's ``tasks`` or ``configuration.json``."""
+        tag = as_str(self.meta.get("pipeline_tag"))
+        tag = tag or next(iter(as_list(self.meta.get("tasks"))), "")
+        tag = tag or _string(self.modelscope.get("task"))
+        tag = tag.lower()[:100]
+        return MODELSCOPE_TASKS.get(tag, tag) or None
+
+    @property
+    def library_name(self) -> str | None:
+        """``library_name``, else ModelScope's ``frameworks`` or ``configuration.json``."""
+        name = as_str(self.meta.get("library_name"))
+        name = name or next(iter(as_list(self.meta.get("frameworks"))), "")
+        name = name or _string(self.modelscope.get("framework"))
+        return name.lower()[:100] or None
 
     def section(self, kind: str) -> Section | None:
         """The first section of a kind, if any."""
@@ -120,6 +150,10 @@ class Card:
         level = next((lv for i, lv, _ in headings(self.body) if i == first), 1)
         end = next((i for i, lv, _ in heads if lv <= level), len(lines))
         return "\n".join(lines[first + 1:end])[:limit]
+
+
+def _string(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def read_card(snap: Snapshot) -> Card:
@@ -150,13 +184,24 @@ def _parse_readme(snap: Snapshot, rel: str, card: Card) -> None:
         card.findings.append(finding(rules.CARD_TRUNCATED, shown, why))
     meta_text, body, body_line = split_front_matter(text.text)
     card.body, card.body_line = body, body_line
+    if meta_text is None and front_matter_unclosed(text.text):
+        card.findings.append(finding(
+            rules.CARD_BAD_YAML, shown, "the front matter opened by '---' on line 1 is never "
+            "closed by a '---' line; the hub reads no metadata from it",
+            Location(line=1, detail="YAML front matter")))
     if meta_text is not None:
         meta, error = load_yaml_mapping(meta_text)
         if meta is None:
             card.findings.append(finding(rules.CARD_BAD_YAML, shown, error,
                                          Location(line=1, detail="YAML front matter")))
         else:
-            card.meta, card.meta_ok = meta, True
+            card.meta, card.malformed, problems = check_types(meta)
+            card.meta_ok = True
+            if problems:
+                card.findings.append(finding(
+                    rules.CARD_BAD_YAML, shown,
+                    "wrongly typed values, ignored: " + "; ".join(problems),
+                    Location(line=1, detail="YAML front matter")))
     card.sections = find_sections(body, body_line)
     missing = sorted(set(EXPECTED_SECTIONS) - {s.kind for s in card.sections})
     if missing:
@@ -165,18 +210,30 @@ def _parse_readme(snap: Snapshot, rel: str, card: Card) -> None:
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
-    """Split ``---`` YAML front matter from the Markdown body; return (yaml, body, line)."""
+    """Split ``---`` YAML front matter from the Markdown body; return (yaml, body, line).
+
+    Front matter that is never closed is no front matter (the hub reads no metadata from
+    it): the whole text is the body (:func:`front_matter_unclosed` tells this case apart).
+    """
     stripped = text.lstrip("\ufeff")
     if not re.match(r"---[ \t]*\r?\n", stripped):
         return None, text, 1
     first_nl = stripped.index("\n") + 1
     end = _FRONT_END.search(stripped, first_nl)
     if end is None:
-        return stripped[first_nl:], "", 1
+        return None, text, 1
     meta = stripped[first_nl:end.start()]
     rest_start = stripped.find("\n", end.start())
     body = "" if rest_start < 0 else stripped[rest_start + 1:]
     return meta, body, stripped.count("\n", 0, rest_start + 1) + 1 if rest_start >= 0 else 1
+
+
+def front_matter_unclosed(text: str) -> bool:
+    """True when the text opens ``---`` front matter that no ``---`` line closes."""
+    stripped = text.lstrip("\ufeff")
+    if not re.match(r"---[ \t]*\r?\n", stripped):
+        return False
+    return _FRONT_END.search(stripped, stripped.index("\n") + 1) is None
 
 
 MAX_LINES = 50_000

@@ -46,6 +46,10 @@ class Licence:
     exclude: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
     """Regular expressions for ``license_link`` URLs that name this licence."""
+    restrictions: tuple[str, ...] = ()
+    """Use restrictions the terms state: ``non-commercial``, ``research-only`` or both."""
+    generic: bool = False
+    """The id names a family (Hugging Face's ``openrail``): any member's text agrees."""
 
     @property
     def restrictive(self) -> bool:
@@ -117,7 +121,14 @@ def _licence(e: dict[str, Any]) -> Licence:
         fingerprints=tuple(tuple(normalise(p) for p in fp) for fp in e.get("fingerprints", ())),
         exclude=tuple(normalise(p) for p in e.get("exclude", ())),
         links=tuple(e.get("links", ())),
+        restrictions=tuple(sorted(set(e.get("restrictions", ())) | (
+            {e["terms"]} if e["terms"] in RESTRICTIONS else set()))),
+        generic=bool(e.get("generic", False)),
     )
+
+
+RESTRICTIONS = ("non-commercial", "research-only")
+"""Terms that are also use restrictions (a licence may state several)."""
 
 
 def split_ids(spdx: str | None) -> set[str]:
@@ -125,6 +136,12 @@ def split_ids(spdx: str | None) -> set[str]:
     if not spdx:
         return set()
     return {t for t in re.split(r"[\s()]+", spdx) if t and t not in ("AND", "OR", "WITH")}
+
+
+def osi_approved(spdx: str | None) -> bool:
+    """True when every licence of an expression is OSI-approved."""
+    ids = split_ids(spdx)
+    return bool(ids) and ids <= catalogue().osi_approved
 
 
 def open_types_of(spdx: str | None) -> tuple[str, ...]:

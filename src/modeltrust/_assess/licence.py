@@ -141,8 +141,13 @@ def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | N
     declared: str | None = " AND ".join(declared_raw) or None
     card_path = snap.path_of(card.rel) if card.rel else snap.shown
     resolved = _from_card(declared_raw, card)
+    bad = [k for k in ("license", "license_name", "license_link") if k in card.malformed]
+    if "license" in bad or (bad and (resolved is None or not resolved.known)):
+        # Present but wrongly typed (MT-CARD-002 says which): unknown, not absent.
+        resolved = MALFORMED
+        declared = declared or _raw(card.malformed.get("license"))
     source = "card" if resolved else "none"
-    if resolved is not None and not resolved.known:
+    if resolved is not None and not resolved.known and resolved is not MALFORMED:
         findings.append(finding(rules.LIC_UNKNOWN, card_path,
                                 f"license: {declared!r} (license_name: "
                                 f"{as_str(card.meta.get('license_name'))!r}, license_link: "
@@ -150,6 +155,7 @@ def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | N
                                 Location(detail="YAML front matter")))
     identified = [f for f in files if f.role == "licence" and f.spdx]
     if resolved is not None and resolved.known:
+        resolved, source = _refine(resolved, source, identified)
         _mismatches(resolved, declared, files, extra, findings)
     if gguf_licence is not None:
         resolved, source = _gguf(resolved, source, gguf_licence, findings)
@@ -163,8 +169,48 @@ def assess_licence(snap: Snapshot, card: Card, gguf_licence: tuple[str, str] | N
                                 "LICENSE file"))
     _clause_findings(clauses, findings)
     result = _result(resolved, source, declared, files, clauses)
-    _terms_findings(result, card_path, findings)
+    _terms_findings(result, card_path, files, findings)
     return result
+
+
+MALFORMED = Resolved("", None, False)
+"""A ``license`` (or the ``license_name``/``license_link`` it needs) of the wrong type."""
+
+
+def _raw(value: object) -> str | None:
+    return None if value is None else repr(value)[:200]
+
+
+def agrees(one: str, other: str) -> bool:
+    """True when two licence ids name the same terms: equal, or a generic family id.
+
+    A generic catalogue entry (Hugging Face's ``openrail``) names a family of licences, so
+    the text of any member of that family (CreativeML, BigScience, BigCode OpenRAIL-M)
+    agrees with it.
+    """
+    if one == other:
+        return True
+    cat = catalogue()
+    a, b = cat.by_id(one), cat.by_id(other)
+    if a is None or b is None or a.family != b.family:
+        return False
+    return a.generic or b.generic
+
+
+def _agrees_any(ids: set[str], other: str) -> bool:
+    return any(agrees(i, other) for i in ids)
+
+
+def _refine(resolved: Resolved, source: str, identified: list[LicenceFile]
+            ) -> tuple[Resolved, str]:
+    """A generic card id (``openrail``) with a member's text: the text's licence concludes."""
+    if resolved.licence is None or not resolved.licence.generic:
+        return resolved, source
+    for f in identified:
+        lic = catalogue().by_id(f.spdx or "")
+        if lic is not None and not lic.generic and agrees(resolved.spdx, lic.id):
+            return Resolved(lic.id, lic, True), "license_file"
+    return resolved, source
 
 
 def _mismatches(resolved: Resolved, declared: str | None, files: list[LicenceFile],
@@ -174,27 +220,54 @@ def _mismatches(resolved: Resolved, declared: str | None, files: list[LicenceFil
     for f in files:
         if f.role != "licence" or not f.spdx:
             continue
-        if f.spdx not in card_ids:
+        if not _agrees_any(card_ids, f.spdx):
             findings.append(finding(rules.LIC_MISMATCH, f.path,
                                     f"card says {resolved.spdx} ({declared}); "
                                     f"the text is {f.spdx} ({f.name})"))
             continue
         for lic in extra.get(f.path, []):
-            if lic.id not in card_ids and lic.restrictive:
+            if not _agrees_any(card_ids, lic.id) and lic.restrictive:
                 findings.append(finding(rules.LIC_MISMATCH, f.path,
                                         f"card says {resolved.spdx} ({declared}); the text "
                                         f"also holds {lic.id} ({lic.name})"))
                 break
 
 
-def _terms_findings(res: LicenceResult, path: str, findings: list[Finding]) -> None:
-    """Non-commercial or research-only terms known from the id, when no text showed them."""
-    rule = {"non-commercial": rules.LIC_NON_COMMERCIAL,
-            "research-only": rules.LIC_RESEARCH_ONLY}.get(res.terms or "")
-    if rule is None or any(f.rule_id == rule.id for f in findings):
-        return
-    findings.append(finding(rule, path, f"{res.spdx} ({res.name}) is a {res.terms} licence",
-                            Location(detail=f"licence from {res.source}")))
+RESTRICTION_RULES: dict[str, Rule] = {"non-commercial": rules.LIC_NON_COMMERCIAL,
+                                      "research-only": rules.LIC_RESEARCH_ONLY}
+_RESTRICTION_WORDS = {"non-commercial": "forbids commercial use",
+                      "research-only": "allows research use only"}
+
+
+def _terms_findings(res: LicenceResult, path: str, files: list[LicenceFile],
+                    findings: list[Finding]) -> None:
+    """Non-commercial and research-only terms the catalogue states, when no text showed them.
+
+    Every licence counts, however it was identified: each id of the concluded licence
+    (card, GGUF or LICENSE file) and each identified licence text. A licence can state
+    both (Qwen Research: non-commercial research use only).
+    """
+    cat = catalogue()
+    sources = [(i, path, f"licence from {res.source}") for i in sorted(split_ids(res.spdx))
+               if res.status == "identified"]
+    sources += [(f.spdx, f.path, "licence text") for f in files
+                if f.role == "licence" and f.spdx]
+    for ident, where, how in sources:
+        lic = cat.by_id(ident)
+        for kind in restrictions_of(ident, lic):
+            rule = RESTRICTION_RULES[kind]
+            if any(f.rule_id == rule.id for f in findings):
+                continue
+            name = lic.name if lic is not None else ident
+            findings.append(finding(rule, where, f"{ident} ({name}) {_RESTRICTION_WORDS[kind]}",
+                                    Location(detail=how)))
+
+
+def restrictions_of(ident: str, lic: Licence | None) -> tuple[str, ...]:
+    """The use restrictions (non-commercial, research-only) the catalogue states for an id."""
+    if lic is not None:
+        return lic.restrictions
+    return ("non-commercial",) if "-NC" in ident.upper() else ()
 
 
 def _from_card(values: list[str], card: Card) -> Resolved | None:
@@ -217,7 +290,8 @@ def _gguf(resolved: Resolved | None, source: str, gguf: tuple[str, str],
         return resolved, source
     if resolved is None:
         return other, "gguf"
-    if resolved.known and other.known and not split_ids(other.spdx) <= split_ids(resolved.spdx):
+    if resolved.known and other.known and not all(
+            _agrees_any(split_ids(resolved.spdx), i) for i in split_ids(other.spdx)):
         findings.append(finding(rules.LIC_MISMATCH, path,
                                 f"card says {resolved.spdx}; GGUF general.license is "
                                 f"{value!r} ({other.spdx})",
@@ -228,7 +302,7 @@ def _gguf(resolved: Resolved | None, source: str, gguf: tuple[str, str],
 def _result(resolved: Resolved | None, source: str, declared: str | None,
             files: list[LicenceFile], clauses: list[Clause]) -> LicenceResult:
     lic = resolved.licence if resolved else None
-    spdx = resolved.spdx if resolved else None
+    spdx = (resolved.spdx or None) if resolved else None
     known = resolved is not None and resolved.known
     open_types = open_types_of(spdx) if known else ()
     osi = known and bool(split_ids(spdx)) and split_ids(spdx) <= catalogue().osi_approved
@@ -247,7 +321,12 @@ def _fkey(f: LicenceFile) -> str:
 
 
 def _terms(ids: set[str]) -> str | None:
+    """The strictest terms of an expression's licences (catalogue terms first)."""
     cat = catalogue()
+    entries = [cat.by_id(i) for i in ids]
+    for strict in ("research-only", "non-commercial", "restricted"):
+        if any(e is not None and e.terms == strict for e in entries):
+            return strict
     if any("-NC" in i for i in ids):
         return "non-commercial"
     if ids <= cat.osi_approved:
@@ -320,7 +399,9 @@ def _card_clauses(snap: Snapshot, card: Card) -> list[Clause]:
 
 def _clause_findings(clauses: list[Clause], findings: list[Finding]) -> None:
     seen: set[str] = set()
-    for c in sorted(set(clauses), key=lambda c: (c.kind, c.path, c.line)):
+    # De-duplicated in reading order, then a stable sort: of two sentences on one line the
+    # first one read wins (iterating a set would let string hashing pick between runs).
+    for c in sorted(dict.fromkeys(clauses), key=lambda c: (c.kind, c.path, c.line)):
         rule = CLAUSE_RULES[c.kind]
         key = f"{rule.id}:{c.kind}"
         if key in seen:

@@ -59,20 +59,35 @@ _HUB = re.compile(r"^https?://(www\.)?(huggingface\.co|hf\.co|modelscope\.cn/mod
 _RELABEL_RULE = {"llama": rules.LIN_LLAMA_RELABEL, "gemma": rules.LIN_GEMMA_RELABEL}
 
 
-@dataclass(frozen=True, order=True)
+SOURCES = ("card", "adapter_config", "gguf")
+"""Where a base model is declared, most authoritative first."""
+
+
+@dataclass(frozen=True)
 class BaseModel:
-    """One declared base model: its id, the relation and where it was declared."""
+    """One declared base model: its id, the relation and where it was declared.
+
+    ``source``/``path`` name the most authoritative declaration; ``sources`` lists every
+    source that declares the same base (compared as :func:`_key` does).
+    """
 
     id: str
     relation: str | None
     source: str
     path: str
     licence: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def sort_key(self) -> tuple[str, str, str, int, str, str]:
+        """A total order (``relation`` and ``licence`` may be None)."""
+        return (_key(self.id), self.id, self.relation or "", _rank(self.source), self.path,
+                self.licence or "")
 
     def to_dict(self) -> dict[str, object]:
         """JSON form."""
         return {"id": self.id, "relation": self.relation, "source": self.source,
-                "path": self.path, "licence": self.licence}
+                "sources": list(self.sources or (self.source,)), "path": self.path,
+                "licence": self.licence}
 
 
 @dataclass(frozen=True)
@@ -110,9 +125,37 @@ def assess_lineage(snap: Snapshot, card: Card, gguf: dict[str, dict[str, str]],
     relation, rsource = _relation(relation, bases, len(set(declared)))
     _conflicts(bases, findings)
     name = _model_name(snap, card, gguf)
-    result = LineageResult(tuple(sorted(set(bases))), relation, name, rsource)
+    result = LineageResult(merge_bases(bases), relation, name, rsource)
     _inheritance(result, lic, card_path, findings)
     return result
+
+
+def _rank(source: str) -> int:
+    return SOURCES.index(source) if source in SOURCES else len(SOURCES)
+
+
+def merge_bases(bases: list[BaseModel]) -> tuple[BaseModel, ...]:
+    """One entry per base model, however many sources declare it, in a total order.
+
+    The same base named by the card and by ``adapter_config.json`` (the usual PEFT layout)
+    or by a GGUF ``general.base_model`` key is one base: its id, source and path come from
+    the most authoritative source (card, adapter config, GGUF; the first declared within
+    one source), its relation is the most specific one declared (the card's
+    ``base_model_relation``, else ``adapter`` from an adapter config, else none) and its
+    licence the first one known.
+    """
+    groups: dict[str, list[BaseModel]] = {}
+    for b in bases:
+        groups.setdefault(_key(b.id), []).append(b)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda b: _rank(b.source))  # stable: declaration order within a source
+        first = group[0]
+        out.append(BaseModel(
+            first.id, next((b.relation for b in group if b.relation), None), first.source,
+            first.path, next((b.licence for b in group if b.licence), None),
+            tuple(sorted({b.source for b in group}, key=_rank))))
+    return tuple(sorted(out, key=BaseModel.sort_key))
 
 
 def _relation(declared: str | None, bases: list[BaseModel],

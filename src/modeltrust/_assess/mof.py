@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from modeltrust._assess.artefacts import Artefacts
 from modeltrust._assess.card import Card
 from modeltrust._assess.catalogue import catalogue, open_types_of
 from modeltrust._assess.data import DataResult
+from modeltrust._assess.filelicence import FileLicences
 from modeltrust._assess.licence import LicenceResult
 
 # name, class, required, content types, artefact key
@@ -110,7 +110,7 @@ class MofResult:
 
 
 def assess_mof(art: Artefacts, card: Card, lic: LicenceResult, data: DataResult,
-               local_licences: dict[str, str]) -> MofResult:
+               local_licences: FileLicences) -> MofResult:
     """Evaluate each component and derive the class (III, then II, then I)."""
     comps = tuple(_component(spec, art, card, lic, data, local_licences) for spec in COMPONENTS)
     reached: str | None = None
@@ -132,7 +132,7 @@ def _level(c: Component) -> int:
 
 def _component(spec: tuple[str, int, bool, tuple[str, ...], str], art: Artefacts,
                card: Card, lic: LicenceResult, data: DataResult,
-               local: dict[str, str]) -> Component:
+               local: FileLicences) -> Component:
     name, level, required, types, key = spec
     presence, evidence, licence, source = _locate(key, art, card, lic, data, local)
     opens = open_types_of(licence) if licence else ()
@@ -141,14 +141,11 @@ def _component(spec: tuple[str, int, bool, tuple[str, ...], str], art: Artefacts
 
 
 def _locate(key: str, art: Artefacts, card: Card, lic: LicenceResult, data: DataResult,
-            local: dict[str, str]) -> tuple[str, str, str | None, str | None]:
-    model = (lic.spdx, f"model licence ({lic.source})") if lic.status == "identified" \
-        else (None, None)
+            local: FileLicences) -> tuple[str, str, str | None, str | None]:
+    model = local.model
     paths = _files(key, art)
     if paths:
-        spdx, src = _nearest(paths[0], local)
-        if spdx is None:
-            spdx, src = model
+        spdx, src = local.of(paths[0])
         return "snapshot", paths[0], spdx, src
     in_card = _in_card(key, card, data)
     if in_card:
@@ -238,12 +235,3 @@ def _datasets(key: str, data: DataResult) -> tuple[str, str, str | None, str | N
     worst = next((i for i in ids if "data" not in open_types_of(i)), ids[0])
     cards = sorted(d.card for d in chosen if d.card)
     return "snapshot", cards[0] if cards else chosen[0].id, worst, "dataset card"
-
-
-def _nearest(path: str, local: dict[str, str]) -> tuple[str | None, str | None]:
-    """The licence of the closest identified LICENSE file in ``path``'s folders."""
-    for parent in PurePosixPath(path).parents:
-        folder = "" if str(parent) == "." else str(parent)
-        if folder and folder in local:
-            return local[folder], f"{folder}/LICENSE"
-    return None, None

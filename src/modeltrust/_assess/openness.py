@@ -11,8 +11,9 @@ from modeltrust._assess.accountability import assess_accountability
 from modeltrust._assess.artefacts import collect_artefacts
 from modeltrust._assess.card import read_card
 from modeltrust._assess.data import assess_data
+from modeltrust._assess.filelicence import file_licences
 from modeltrust._assess.gguf_meta import read_general
-from modeltrust._assess.licence import LICENCE_FILE, assess_licence, identify
+from modeltrust._assess.licence import assess_licence
 from modeltrust._assess.lineage import assess_lineage
 from modeltrust._assess.mof import assess_mof
 from modeltrust._assess.osaid import assess_osaid
@@ -23,7 +24,7 @@ from modeltrust.findings import Finding, Severity
 from modeltrust.rules import finding
 
 MAX_GGUF_FILES = 16
-MAX_LOCAL_LICENCES = 200
+MAX_LISTED = 20_000
 
 
 def assess(target: str, fail_on: Severity = Severity.HIGH) -> OpennessReport:
@@ -44,8 +45,9 @@ def assess(target: str, fail_on: Severity = Severity.HIGH) -> OpennessReport:
     lineage = assess_lineage(snap, card, gguf, lic, findings)
     account = assess_accountability(snap, card, gguf, findings)
     art = collect_artefacts(snap, card)
-    osaid = assess_osaid(art, card, lic, data, snap.shown, findings)
-    mof = assess_mof(art, card, lic, data, _local_licences(snap))
+    per_file = file_licences(snap, lic)
+    osaid = assess_osaid(art, card, lic, data, per_file, snap.shown, findings)
+    mof = assess_mof(art, card, lic, data, per_file)
     uniq = {(f.rule_id, f.path, f.location, f.evidence): f for f in findings}
     return OpennessReport(
         target=snap.shown,
@@ -59,7 +61,7 @@ def assess(target: str, fail_on: Severity = Severity.HIGH) -> OpennessReport:
 
 def _gguf(snap: Snapshot, findings: list[Finding]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
-    for rel in sorted(snap.files)[:MAX_LOCAL_LICENCES * 100]:
+    for rel in sorted(snap.files)[:MAX_LISTED]:
         if len(out) >= MAX_GGUF_FILES:
             break
         head, _ = snap.read_bytes(rel, 4)
@@ -71,18 +73,4 @@ def _gguf(snap: Snapshot, findings: list[Finding]) -> dict[str, dict[str, str]]:
         if error:
             findings.append(finding(LIN_BAD_META, path, f"GGUF metadata: {error}"))
         out[path] = meta
-    return out
-
-
-def _local_licences(snap: Snapshot) -> dict[str, str]:
-    """Identified LICENSE files in sub-folders: folder -> licence id (per-component terms)."""
-    out: dict[str, str] = {}
-    rels = [r for r in sorted(snap.files) if "/" in r and LICENCE_FILE.search(r)]
-    for rel in rels[:MAX_LOCAL_LICENCES]:
-        folder = rel.rsplit("/", 1)[0]
-        if folder in out:
-            continue
-        lic = identify(snap.read_text(rel, 256 * 1024).text)
-        if lic is not None and lic.terms != "policy":
-            out[folder] = lic.id
     return out

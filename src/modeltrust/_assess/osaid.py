@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from modeltrust._assess import rules
 from modeltrust._assess.artefacts import Artefacts
 from modeltrust._assess.card import Card
+from modeltrust._assess.catalogue import catalogue, osi_approved
 from modeltrust._assess.data import DataResult
+from modeltrust._assess.filelicence import FileLicences
 from modeltrust._assess.licence import LicenceResult
 from modeltrust.findings import Finding
 from modeltrust.rules import finding
@@ -71,13 +73,13 @@ class OsaidResult:
 
 
 def assess_osaid(art: Artefacts, card: Card, lic: LicenceResult, data: DataResult,
-                 target: str, findings: list[Finding]) -> OsaidResult:
+                 per_file: FileLicences, target: str, findings: list[Finding]) -> OsaidResult:
     """Evaluate every rule; add one info finding listing the rules that are not met."""
     statuses = {
         "OSAID-DATA-DESCRIPTION": _description(card, data),
         "OSAID-DATA-PUBLIC": _public(data),
         "OSAID-DATA-THIRD-PARTY": _third_party(card, data),
-        "OSAID-CODE": _code(art, lic),
+        "OSAID-CODE": _code(art, per_file),
         "OSAID-PARAMETERS": _parameters(art, lic),
         "OSAID-FREEDOMS": _freedoms(lic),
     }
@@ -127,23 +129,34 @@ def _third_party(card: Card, data: DataResult) -> tuple[str, str]:
     return UNKNOWN, "training data is described but not listed by id"
 
 
-def _code(art: Artefacts, lic: LicenceResult) -> tuple[str, str]:
+def _code(art: Artefacts, per_file: FileLicences) -> tuple[str, str]:
     """Training and inference code under OSI-approved licences.
 
-    Only code files in the snapshot are under the model's licence; a model library named
-    by the card runs the model under that library's own licence.
+    Each code file in the snapshot is under the nearest licence text in its folders, else
+    the model's licence (the same resolution MOF uses); a model library named by the card
+    runs the model under that library's own licence.
     """
     train, run = art.training_code, art.inference_code
     own = train + art.files.get("inference_code", ())
-    if own and lic.status == "identified" and not lic.osi_approved:
-        return NOT_MET, f"code in the snapshot ({own[0]}) is under {lic.spdx}, not OSI-approved"
-    if train and run and lic.osi_approved:
-        return MET, f"training code {train[0]} and inference code {run[0]} under {lic.spdx}"
+    licensed = [(path, *per_file.of(path)) for path in own]
+    for path, spdx, src in licensed:
+        if spdx is not None and not osi_approved(spdx):
+            return NOT_MET, f"code in the snapshot ({path}) is under {spdx} ({src}), " \
+                            "not OSI-approved"
     missing = [n for n, v in (("training code", train), ("inference code", run)) if not v]
     hint = f"; the card mentions {art.mentioned_code[0]}" if art.mentioned_code else ""
-    if not missing:
-        return UNKNOWN, f"code found ({train[0]}, {run[0]}) but its licence is {lic.status}"
-    return UNKNOWN, f"{' and '.join(missing)} not found in the snapshot{hint}"
+    if missing:
+        return UNKNOWN, f"{' and '.join(missing)} not found in the snapshot{hint}"
+    unknown = next(((path, src) for path, spdx, src in licensed if spdx is None), None)
+    if unknown is not None:
+        why = f"{unknown[1]} is not identified" if unknown[1] else "no licence is known"
+        return UNKNOWN, f"code found ({train[0]}, {run[0]}) but the licence of {unknown[0]} " \
+                        f"is not known ({why})"
+    by_path = {path: f"{spdx} ({src})" for path, spdx, src in licensed}
+    if art.library and not art.files.get("inference_code"):
+        by_path[run[0]] = f"{catalogue().libraries[art.library]} (the library's licence)"
+    return MET, f"training code {train[0]} under {by_path[train[0]]} and inference code " \
+                f"{run[0]} under {by_path[run[0]]}"
 
 
 def _parameters(art: Artefacts, lic: LicenceResult) -> tuple[str, str]:

@@ -38,14 +38,13 @@ class CardSummary:
     @staticmethod
     def of(card: Card, shown: str | None) -> CardSummary:
         """Summarise a parsed card."""
-        from modeltrust._assess.yamlsafe import as_list, as_str
+        from modeltrust._assess.yamlsafe import as_list
 
         meta = card.meta
         return CardSummary(
-            path=shown, metadata_keys=tuple(sorted(meta)[:200]),
+            path=shown, metadata_keys=tuple(sorted({*meta, *card.malformed})[:200]),
             sections=tuple(s.to_dict() for s in card.sections),
-            pipeline_tag=as_str(meta.get("pipeline_tag")) or None,
-            library_name=as_str(meta.get("library_name")) or None,
+            pipeline_tag=card.pipeline_tag, library_name=card.library_name,
             languages=tuple(sorted(as_list(meta.get("language")))[:50]),
             modelscope=bool(card.modelscope),
         )
@@ -124,9 +123,7 @@ def render_audit_section(report: OpennessReport) -> list[str]:
     kinds = sorted({c.kind for c in lic.clauses})
     if kinds:
         lines.append("terms: " + ", ".join(kinds))
-    unmet = [r.id for r in report.osaid.rules if r.status != "met"]
-    lines.append(f"OSAID 1.0: {report.osaid.verdict}"
-                 + (f" ({len(unmet)} rule(s) not met: {', '.join(unmet)})" if unmet else ""))
+    lines.append(f"OSAID 1.0: {report.osaid.verdict}" + _osaid_gaps(report.osaid))
     mof = report.mof
     lines.append(f"MOF 1.0 class: {mof.mof_class or 'none'}"
                  + (f"; for class {mof.next_class} missing: "
@@ -138,6 +135,16 @@ def render_audit_section(report: OpennessReport) -> list[str]:
     lines.append(f"base model: {bases}"
                  + (f" ({report.lineage.relation})" if report.lineage.relation else ""))
     return lines
+
+
+def _osaid_gaps(osaid: OsaidResult) -> str:
+    """`` (2 not met: A, B; 3 unknown: C, D, E)``: unknown rules are not counted as not met."""
+    parts = []
+    for status, label in (("not_met", "not met"), ("unknown", "unknown")):
+        ids = [r.id for r in osaid.rules if r.status == status]
+        if ids:
+            parts.append(f"{len(ids)} {label}: {', '.join(ids)}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def render_text(report: OpennessReport) -> str:

@@ -121,8 +121,11 @@ CARD_BAD_YAML = rule(
     "MT-CARD-002", "Model card metadata is malformed", Severity.MEDIUM,
     """
     The YAML front matter of the card (or configuration.json) does not parse, is not a
-    mapping, or exceeds the size, depth or node limits. Hub tooling ignores such metadata,
-    so the licence shown on the hub may differ from what you see here.
+    mapping, is never closed by a ``---`` line, or exceeds the size, depth or node limits;
+    or a key the hub reads has a value of the wrong type (``license: 42``, ``base_model``
+    as a number, ``model-index`` as text). Hub tooling ignores such metadata, so the
+    licence shown on the hub may differ from what you see here; wrongly typed values are
+    ignored (a licence given that way is ``unknown``, not absent).
     """,
     fix="Fix the card's YAML front matter.",
 )
