@@ -317,7 +317,7 @@ def _ancestors(openness: OpennessReport) -> tuple[AncestorFact, ...]:
         hub = b.id if HUB_ID.match(b.id) else None
         out.append(AncestorFact(b.id, b.relation or lineage.relation, b.source, b.licence,
                                 _purl(hub, None), f"{HUB_URL}{hub}" if hub else None))
-    return tuple(sorted(set(out)))
+    return tuple(sorted(set(out), key=lambda a: (a.id, a.relation or "", a.source)))
 
 
 def _signatures(snap: Snapshot, files: tuple[FileFact, ...]) -> tuple[SignatureFact, ...]:

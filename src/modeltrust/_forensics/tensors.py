@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,9 +295,6 @@ def _indexed(root: Path, files: list[Path]) -> list[Path]:
     return chosen or files
 
 
-_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(\r?\n|\Z)", re.DOTALL)
-
-
 def read_card_claim(folder: Path) -> tuple[str, ...]:
     """The ``base_model`` entries of ``README.md`` front matter (bounded, ``safe_load``)."""
     card = folder / "README.md"
@@ -306,17 +302,13 @@ def read_card_claim(folder: Path) -> tuple[str, ...]:
         return ()
     with card.open("rb") as fh:
         text = fh.read(MAX_CARD_BYTES).decode("utf-8", "replace")
-    match = _FRONT.match(text)
-    if match is None:
+    from modeltrust._assess.card import split_front_matter
+    from modeltrust._assess.yamlsafe import load_yaml_mapping
+
+    front, _body, _line = split_front_matter(text)  # the same reading openness does
+    if front is None:
         return ()
-    try:
-        import yaml  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:
-        return ()
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except (yaml.YAMLError, RecursionError):
-        return ()
+    meta, _problem = load_yaml_mapping(front)
     claim = meta.get("base_model") if isinstance(meta, dict) else None
     if isinstance(claim, str):
         return (claim,)
