@@ -13,12 +13,11 @@ import io
 import lzma
 import re
 import struct
-import tarfile
 import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modeltrust._inventory.formats import Format
 from modeltrust._scanners import common
@@ -28,6 +27,9 @@ from modeltrust._source.interface import Artifact, Buffer
 from modeltrust._source.zipread import Kind, ReadStatus, ZipMember
 from modeltrust.findings import Location, Rule, Severity
 from modeltrust.rules import finding, rule
+
+if TYPE_CHECKING:
+    import tarfile
 
 _DIFFERENTIAL = (
     "PyTorch (miniz) ignores this and loads the member anyway, while zipfile-based scanners "
@@ -345,10 +347,10 @@ class BufferReader(io.RawIOBase):
         return len(chunk)
 
 
-_TAR_ERRORS = (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError, OverflowError)
-
-
 def _scan_tar(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
+    import tarfile  # on need: most scans meet no tar, and importing it costs start-up time
+
+    tar_errors = (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError, OverflowError)
     book = _Members(artifact, ctx)
     names: list[str] = []
     try:
@@ -367,7 +369,7 @@ def _scan_tar(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
                     break
                 _tar_member(book, tf, info)
             _tar_tail(book, data, tf.offset)
-    except _TAR_ERRORS as exc:
+    except tar_errors as exc:
         book.report(CORRUPT, f"tar archive unreadable after {len(names)} members: "
                     f"{type(exc).__name__}: {exc}")
         book.skipped["unreadable rest of archive"] += 1

@@ -23,7 +23,6 @@ from typing import Any
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
 from modeltrust._scanners import common
-from modeltrust._scanners.config_hubs import TRUST_KEYS, ModelIndexCheck, check_plugins
 from modeltrust._scanners.config_parse import (
     dump,
     load_json,
@@ -68,6 +67,9 @@ _CLASS_KEYS = ("tokenizer_class", "processor_class", "image_processor_type",
 _JINJA = re.compile(r"\{\{|\{%")
 _MODULE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*$")
 _KERAS_KEYS = ("module", "registered_name", "keras_version", "backend")
+
+TRUST_KEYS = frozenset({"trust_remote_code", "allow_remote"})
+"""Switches that make a loader run the model's own Python (``allow_remote``: ModelScope)."""
 
 
 class ConfigScanner(Scanner):
@@ -291,7 +293,10 @@ class _Dispatch:
             value = obj.get(key)
             if isinstance(value, str) and "--" in value:
                 self._reference(key, value)
-        check_plugins(self.name, obj, self.artifact.path, self.ctx)
+        if self.name == "configuration.json" and obj.get("plugins"):
+            from modeltrust._scanners.config_hubs import check_plugins  # ModelScope only
+
+            check_plugins(self.name, obj, self.artifact.path, self.ctx)
 
     def _reference(self, where: str, ref: str) -> None:
         path = self.artifact.path
@@ -313,6 +318,8 @@ class _Dispatch:
 
     def _diffusers(self, obj: dict[str, Any]) -> None:
         """``model_index.json``: custom pipeline and components (see ``config_hubs``)."""
+        from modeltrust._scanners.config_hubs import ModelIndexCheck  # diffusers only
+
         check = ModelIndexCheck(self.artifact.path, self.ctx, self._reference)
         check.run(obj)
         self.files |= check.files

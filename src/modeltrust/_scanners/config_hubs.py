@@ -39,8 +39,6 @@ from modeltrust._scanners.interface import ScanContext
 from modeltrust.findings import Location
 from modeltrust.rules import finding
 
-TRUST_KEYS = frozenset({"trust_remote_code", "allow_remote"})
-"""Switches that make a loader run the model's own Python (``allow_remote``: ModelScope)."""
 INSTALLED_LIBS = frozenset({"diffusers", "transformers", "onnxruntime.training"})
 """Installed libraries ``model_index.json`` components come from (a repo file shadows them)."""
 PIPELINE_MODULES = frozenset({

@@ -19,10 +19,9 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from modeltrust._report.model import FileEntry
 from modeltrust._source.interface import MEMBER_SEP
@@ -62,8 +61,7 @@ _CONDA_NAMES = {"pytorch": "torch"}
 """Conda names that differ from the PyPI name the advisories use."""
 
 
-@dataclass(frozen=True)
-class Advisory:
+class Advisory(NamedTuple):
     """One published advisory: which releases of which package it covers."""
 
     id: str
@@ -74,8 +72,7 @@ class Advisory:
     aliases: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(NamedTuple):
     """A requirement as written in a file of the repository."""
 
     path: str
@@ -105,6 +102,8 @@ def scan_pins(folder: Path, shown_root: str, entries: Sequence[FileEntry]) -> li
                    if MEMBER_SEP not in e.path and e.path.startswith(prefix)
                    and e.format not in ("symlink", "special")
                    and _NAMES.match(posixpath.basename(e.path)))[:MAX_FILES]
+    if not names:
+        return []  # the common case: no environment file, nothing to import or read
     by_package: dict[str, list[Advisory]] = {}
     for adv in advisories():
         by_package.setdefault(adv.package, []).append(adv)

@@ -33,9 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modeltrust._report.model import Coverage, FileEntry
-from modeltrust._scanners.config_hubs import SHADOWS_LIBRARY, diffusers_modules
 from modeltrust._scanners.config_refs import CONFIG_NAMES, auto_map_refs, read_config
-from modeltrust._scanners.shards import shard_indexes
 from modeltrust._source.interface import Limits
 from modeltrust.findings import Finding, Location, Rule, Severity
 from modeltrust.rules import finding, rule
@@ -207,7 +205,10 @@ def scan_repository(
     found += _mismatch(entries)
     found += _executables(folder, prefix, files, entries)
     found += _shadowing(prefix, files)
-    found += shard_indexes(folder, prefix, files, limits)
+    if any(r.endswith(".safetensors.index.json") for r in files):
+        from modeltrust._scanners.shards import shard_indexes  # safetensors code on need
+
+        found += shard_indexes(folder, prefix, files, limits)
     return sorted(found, key=Finding.sort_key)
 
 
@@ -246,6 +247,10 @@ def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list
 def _diffusers(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
     """``model_index.json``: the modules diffusers imports from the folder, checked."""
     found: list[Finding] = []
+    if not any(posixpath.basename(rel) == "model_index.json" for rel in files):
+        return found
+    from modeltrust._scanners.config_hubs import SHADOWS_LIBRARY, diffusers_modules
+
     folded = {rel.casefold(): rel for rel in sorted(files, reverse=True)}
 
     def present(target: str, plain: bool) -> str | None:
