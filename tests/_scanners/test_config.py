@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import modeltrust
 from _scanners.archive_factory import Run, make_zip, run
 from helpers.chat_templates import LLAMA31, QWEN25, REAL_TEMPLATES
+from helpers.code_samples import SD15_INDEX
 from helpers.corpora import copy_sample, labels
 from modeltrust._inventory.formats import Format
 from modeltrust._inventory.sniff import sniff
@@ -486,15 +487,6 @@ def test_configuration_json_end_to_end(tmp_path: Path) -> None:
 
 # --- diffusers model_index.json ------------------------------------------------------------------
 
-SD15_INDEX = {
-    "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.0",
-    "feature_extractor": ["transformers", "CLIPImageProcessor"], "image_encoder": [None, None],
-    "requires_safety_checker": True,
-    "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
-    "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-    "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-    "vae": ["diffusers", "AutoencoderKL"],
-}
 
 
 def test_standard_model_index_is_quiet() -> None:

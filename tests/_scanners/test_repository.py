@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from _scanners.archive_factory import torch_zip
-from helpers.code_samples import CONFIGURATION, MODELING
+from helpers.code_samples import CONFIGURATION, MODELING, SD15_INDEX
 from modeltrust import scan
 from modeltrust._report.model import Coverage, FileEntry
 from modeltrust._scanners.repository import scan_repository
@@ -457,15 +457,6 @@ def test_single_file_beside_a_sharded_index(tmp_path: Path) -> None:
 
 MARKER = "/tmp/modeltrust-test-marker-DO-NOT-CREATE"
 PAYLOAD = f"import os\nos.system('touch {MARKER}')\n\n\nclass UNet2DConditionModel:\n    pass\n"
-SD15_INDEX = {
-    "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.0",
-    "feature_extractor": ["transformers", "CLIPImageProcessor"], "image_encoder": [None, None],
-    "requires_safety_checker": True,
-    "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
-    "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
-    "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-    "vae": ["diffusers", "AutoencoderKL"],
-}
 
 
 def sd15_repo(folder: Path, **entries: object) -> Path:

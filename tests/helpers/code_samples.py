@@ -266,3 +266,15 @@ def marshalled_payload() -> str:
     blob = base64.b64encode(zlib.compress(marshal.dumps(code))).decode()
     return ("import base64, marshal, zlib\n"
             f"exec(marshal.loads(zlib.decompress(base64.b64decode({blob!r}))))\n")
+
+
+# A real Stable Diffusion 1.5 model_index.json: every component from a known library.
+SD15_INDEX = {
+    "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.0",
+    "feature_extractor": ["transformers", "CLIPImageProcessor"], "image_encoder": [None, None],
+    "requires_safety_checker": True,
+    "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
+    "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+    "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+    "vae": ["diffusers", "AutoencoderKL"],
+}

@@ -50,18 +50,12 @@ def starts_like_pickle(data: Buffer) -> bool:
     return False
 
 
-def load_json(data: Buffer) -> tuple[object, list[str], list[object]] | str:
-    """``(document, duplicate keys, shadowed values)`` or the reason the bytes are not JSON.
+def loads_tracking(text: str | bytes) -> tuple[Any, list[str], list[object]]:
+    """``json.loads`` that also returns the duplicate keys and the values they shadow.
 
-    Decoded as ``json.loads(bytes)`` decodes (what Keras calls): UTF-8, UTF-16 or UTF-32,
-    with or without a BOM, lone surrogates passed through.
+    Loaders keep the last of duplicate keys, other readers the first: both values are
+    checked. Raises what ``json.loads`` raises.
     """
-    raw = bytes(data)
-    encoding = json.detect_encoding(raw)
-    try:
-        text = raw.decode(encoding, "surrogatepass")
-    except UnicodeDecodeError as exc:
-        return f"not {encoding.upper()} at byte {exc.start}"
     duplicates: list[str] = []
     shadowed: list[object] = []
 
@@ -74,8 +68,23 @@ def load_json(data: Buffer) -> tuple[object, list[str], list[object]] | str:
             out[key] = value
         return out
 
+    return json.loads(text, object_pairs_hook=pairs), duplicates, shadowed
+
+
+def load_json(data: Buffer) -> tuple[object, list[str], list[object]] | str:
+    """``(document, duplicate keys, shadowed values)`` or the reason the bytes are not JSON.
+
+    Decoded as ``json.loads(bytes)`` decodes (what Keras calls): UTF-8, UTF-16 or UTF-32,
+    with or without a BOM, lone surrogates passed through.
+    """
+    raw = bytes(data)
+    encoding = json.detect_encoding(raw)
     try:
-        return json.loads(text, object_pairs_hook=pairs), duplicates, shadowed
+        text = raw.decode(encoding, "surrogatepass")
+    except UnicodeDecodeError as exc:
+        return f"not {encoding.upper()} at byte {exc.start}"
+    try:
+        return loads_tracking(text)
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         where = "truncated" if cut else "invalid"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 
+from modeltrust._scanners.config_parse import loads_tracking
 from modeltrust._scanners.interface import ScanContext
 from modeltrust._scanners.keras_lambda import (
     MAX_BLOB,
@@ -239,20 +240,8 @@ def parse_config_text(text: str | bytes, artifact: Artifact, ctx: ScanContext, w
     the shadowed values are returned too, so that a reader keeping the first cannot be
     handed something the scanner skipped.
     """
-    shadowed: list[object] = []
-    dups: list[str] = []
-
-    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for k, v in items:
-            if k in out:
-                dups.append(k)
-                shadowed.append(out[k])
-            out[k] = v
-        return out
-
     try:
-        parsed: object = json.loads(text, object_pairs_hook=pairs)
+        parsed, dups, shadowed = loads_tracking(text)
     except (ValueError, RecursionError) as exc:
         shown = text[:60] if isinstance(text, str) else text[:60].decode("utf-8", "replace")
         ctx.report(finding(MALFORMED, artifact.path, f"{where} is not JSON "
