@@ -102,11 +102,12 @@ def test_audit_writes_the_bom_from_its_own_results(repo: Path, tmp_path: Path) -
     assert inventory["root_digest"].startswith("sha256:")
 
 
-def test_audit_bom_failure_is_reported_not_fatal(repo: Path, tmp_path: Path) -> None:
+def test_audit_bom_failure_is_reported_and_exits_2(repo: Path, tmp_path: Path) -> None:
+    """The card is still printed; the exit code says the asked-for BOM was not written."""
     out = tmp_path / "missing-dir" / "bom.json"
     result = run("audit", str(repo), "--bom", str(out))
-    assert result.exit_code == 1
-    assert "BOM not written:" in result.stdout
+    assert result.exit_code == 2
+    assert "BOM not written:" in result.stdout and "BOM not written:" in result.stderr
 
 
 def test_python_api(repo: Path) -> None:

@@ -403,3 +403,22 @@ def test_python_m_missing_path_exits_2(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert proc.stderr.startswith("modeltrust: error: cannot read ")
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_audit_names_what_fails_it_whatever_the_section(tmp_path: Path) -> None:
+    """A high openness finding fails the audit: the card says so at the top, by rule id."""
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "README.md").write_text(
+        "---\nlicense: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B\n---\n# m\n")
+    result = run("audit", str(model))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    overall = next(i for i, line in enumerate(lines) if line.startswith("Overall"))
+    assert "FAILED" in lines[overall]
+    assert "MT-LIN-001" in lines[overall + 1] and "[Openness]" in lines[overall + 1]
+    safety = next(line for line in lines if line.startswith("Safety"))
+    assert "(--fail-on high: passed)" in safety  # the scan itself found nothing that high
+    doc = json.loads(run("audit", str(model), "--format", "json").stdout)
+    assert {"section": "Openness", "rule_id": "MT-LIN-001", "severity": "high",
+            "path": doc["failing"][0]["path"]} in doc["failing"]

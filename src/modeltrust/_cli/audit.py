@@ -80,7 +80,19 @@ class Card:
     @property
     def failed(self) -> bool:
         """True when any section has a finding at or above ``--fail-on``."""
-        return any(f.severity >= self.scan.fail_on for f in self.findings)
+        return bool(self.failing)
+
+    @property
+    def failing(self) -> list[tuple[str, Finding]]:
+        """``(section, finding)`` for each finding at or above ``--fail-on``, worst first."""
+        sections = [("Safety", list(self.scan.findings)), ("Integrity", self.integrity_findings)]
+        if self.openness is not None:
+            sections.append(("Openness", list(self.openness.findings)))
+        if self.comparison is not None:
+            sections.append(("Lineage/tampering", list(self.comparison.findings)))
+        hits = [(name, f) for name, found in sections for f in found
+                if f.severity >= self.scan.fail_on]
+        return sorted(hits, key=lambda h: (-h[1].severity.rank, h[1].sort_key()))
 
 
 def build_card(report: Report, base: str | None, bom: str | None = None,
@@ -144,9 +156,20 @@ def card_lines(card: Card) -> list[Text]:
     cov = json_report.coverage_counts(report)
     targets = ", ".join(clean(t) for t in report.targets)
     out = [Text(f"modeltrust audit: {targets}", style="bold"), Text("")]
+    failing = card.failing
+    overall = (f"FAILED: {len(failing)} finding(s) at or above --fail-on "
+               f"{report.fail_on.value}" if failing else
+               f"passed: nothing at or above --fail-on {report.fail_on.value}")
+    out.append(Text(f"{'Overall':<18}{overall}", style="bold"))
+    for section, f in failing[:TOP_FINDINGS]:
+        out.append(Text(f"{'':<18}").append_text(severity_label(f.severity))
+                   .append(f" {f.rule_id}  {clean(f.title)}  [{section}]"))
+    if len(failing) > TOP_FINDINGS:
+        out.append(Text(f"{'':<18}... {len(failing) - TOP_FINDINGS} more (see each section)"))
+    out.append(Text(""))
     out.append(Text(f"{'Safety':<18}").append_text(verdict_text(report))
                .append(f"  (--fail-on {report.fail_on.value}: "
-                       f"{'failed' if card.failed else 'passed'})"))
+                       f"{'failed' if report.failed else 'passed'})"))
     out.append(Text(f"{'':<18}findings: ").append_text(counts_text(report)))
     out.append(Text(f"{'':<18}files: {len(report.files)} ({cov['analysed']} analysed, "
                     f"{cov['partial']} partial, {cov['not_analysed']} not analysed)"))
@@ -245,6 +268,8 @@ def card_dict(card: Card) -> dict[str, object]:
         "tool": {"name": json_report.TOOL_NAME, "version": report.tool_version},
         "targets": list(report.targets),
         "failed": card.failed,
+        "failing": [{"section": name, "rule_id": f.rule_id, "severity": f.severity.value,
+                     "path": f.path} for name, f in card.failing],
         "sections": sections,
     }
 
@@ -295,4 +320,7 @@ def audit_command(fmt: str, output: str | None, base: str | None, bom: str | Non
     else:
         with stdout_console() as console:
             _print(card, console)
+    if card.bom_error:  # asked for and not written: the run did not do what was asked
+        click.echo(f"modeltrust: BOM not written: {card.bom_error}", err=True)
+        click.get_current_context().exit(2)
     click.get_current_context().exit(1 if card.failed else 0)

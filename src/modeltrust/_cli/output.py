@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import sys
 import time
 import traceback
@@ -69,12 +70,25 @@ def atomic_write(path: str, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` so that readers never see a half-written report.
 
     The text goes to a temporary file in the same folder, is flushed to disk, then renamed
-    over the target. A symlink at ``path`` is replaced, not followed.
+    over the target. A symbolic link is followed, as shell redirection does: the file it
+    points to is replaced and the link stays. A device or FIFO (``-o /dev/stdout``, a named
+    pipe) is written into, never replaced: renaming over ``/dev/null`` would destroy it.
 
     Raises:
         OutputError: the file could not be written.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        mode = 0
+    try:
+        if mode and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            with open(target, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            return
+    except OSError as exc:
+        raise OutputError(path, exc.strerror or str(exc)) from exc
     tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
