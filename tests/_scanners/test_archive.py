@@ -19,6 +19,8 @@ from _scanners.archive_factory import (
     make_7z,
     make_tar,
     make_zip,
+    npy_header,
+    npy_object_array,
     patch,
     rename_local,
     run,
@@ -280,8 +282,11 @@ def test_member_count_limit() -> None:
     data = make_zip([(f"{i}.txt", b"x") for i in range(20)])
     r = scan("a.zip", data, limits=Limits(max_members=5))
     assert len(r.children) == 5
-    assert r.by_rule("MT-ARC-005")
+    cap = r.by_rule("MT-ARC-005")
+    assert len(cap) == 1 and cap[0].severity is Severity.HIGH
+    assert "15 members were not analysed" in cap[0].evidence
     assert r.result.coverage is Coverage.PARTIAL
+    assert not r.by_rule("MT-ZIP-008")
 
 
 def test_nested_zip_depth_is_bounded() -> None:
@@ -462,3 +467,79 @@ def test_mutated_zip(mutations: list[tuple[int, int]]) -> None:
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_as_7z(blob: bytes) -> None:
     scan("x.7z", b"7z\xbc\xaf\x27\x1c" + blob, fmt=Format.SEVENZIP)
+
+
+# --- padding past the member limit (a payload behind thousands of harmless members) ----------
+
+
+def _npy(dtype: str = "<f4") -> bytes:
+    return npy_header(f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': (1,), }}") + \
+        b"\0" * 4
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_npz_object_array_past_the_limit_is_analysed(method: int) -> None:
+    pads = [(f"arr_{i}.npy", _npy()) for i in range(8)]
+    data = make_zip([*pads, ("x.npy", npy_object_array()), ("y.npy", _npy("<i8"))], method)
+    r = scan("f.npz", data, limits=Limits(max_members=5))
+    assert r.result.format is Format.NUMPY_NPZ
+    assert r.child_data("f.npz!x.npy") == npy_object_array()
+    assert "f.npz!y.npy" not in [c.path for c in r.children]  # numeric: header checked only
+    cap = r.by_rule("MT-ARC-005")
+    assert len(cap) == 1 and cap[0].severity is Severity.MEDIUM, cap
+    assert "0 members were not analysed" in cap[0].evidence
+    assert not r.by_rule("MT-ZIP-008")
+
+
+def test_npz_padding_at_the_default_limit() -> None:
+    pads = [(f"a{i}.npy", _npy()) for i in range(Limits().max_members)]
+    r = scan("f.npz", make_zip([*pads, ("x.npy", npy_object_array())]))
+    assert r.child_data("f.npz!x.npy") == npy_object_array()
+    assert r.rules() == ["MT-ARC-005"]
+
+
+def test_torch_zip_with_data_pkl_past_the_limit() -> None:
+    data = make_zip([*[(f"archive/data/{i}", b"\0" * 8) for i in range(12)],
+                     ("archive/byteorder", b"little"), ("archive/data.pkl", PICKLE)])
+    r = scan("z.pt", data, limits=Limits(max_members=5))
+    assert r.result.format is Format.TORCH_ZIP
+    assert r.child_data("z.pt!archive/data.pkl") == PICKLE
+    cap = r.by_rule("MT-ARC-005")
+    assert len(cap) == 1 and "1 members were not analysed" in cap[0].evidence  # byteorder
+    assert cap[0].severity is Severity.HIGH
+    assert not r.by_rule("MT-ZIP-008")
+
+
+def test_torchscript_code_past_the_limit_is_handed() -> None:
+    data = make_zip([*[(f"m/data/{i}", b"\0") for i in range(6)], ("m/data.pkl", PICKLE),
+                     ("m/constants.pkl", PICKLE), ("m/code/__torch__/m.py", b"def f(): pass"),
+                     ("m/code/__torch__/m.py.debug_pkl", PICKLE)])
+    r = scan("s.pt", data, limits=Limits(max_members=4))
+    assert r.result.format is Format.TORCHSCRIPT
+    assert {c.path.split("!", 1)[1] for c in r.children} >= {
+        "m/data.pkl", "m/constants.pkl", "m/code/__torch__/m.py",
+        "m/code/__torch__/m.py.debug_pkl"}
+
+
+def test_members_past_the_limit_keep_their_name_checks() -> None:
+    data = make_zip([*[(f"{i}.txt", b"x") for i in range(6)], ("../../evil.pkl", PICKLE)])
+    r = scan("a.zip", data, limits=Limits(max_members=3))
+    assert r.by_rule("MT-ARC-001") and r.child_data("../../evil.pkl") == PICKLE
+
+
+def test_members_past_the_limit_share_the_expansion_budget() -> None:
+    big = bytes(range(256)) * 64
+    data = make_zip([*[(f"{i}.txt", b"x") for i in range(4)],
+                     *[(f"{i}.pkl", big) for i in range(4)]], zipfile.ZIP_DEFLATED)
+    r = scan("a.zip", data, limits=Limits(max_members=3), budget=len(big) * 2 + 10)
+    assert r.by_rule("MT-ARC-004") and r.result.coverage is Coverage.PARTIAL
+
+
+def test_tar_pickle_past_the_limit_is_analysed() -> None:
+    data = make_tar([*[(f"{i}.txt", b"x") for i in range(6)], ("model.pkl", PICKLE)])
+    r = scan("a.tar", data, limits=Limits(max_members=3))
+    assert r.child_data("a.tar!model.pkl") == PICKLE
+    cap = r.by_rule("MT-ARC-005")
+    assert len(cap) == 1 and cap[0].severity is Severity.HIGH
+    assert "3 members were not analysed" in cap[0].evidence
+    assert not r.by_rule("MT-ARC-008")

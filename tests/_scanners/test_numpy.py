@@ -135,3 +135,79 @@ def test_npz_with_object_member_goes_through_archive() -> None:
 def test_arbitrary_bytes(blob: bytes) -> None:
     scan(b"\x93NUMPY" + blob)
     scan(b"\x93NUMPY\x01\x00" + len(blob).to_bytes(2, "little") + blob)
+
+
+# --- Python 2 headers and unreadable headers over a pickle ------------------------------------
+
+
+def _py2_object_npy(shape: str = "(1L,)", version: tuple[int, int] = (1, 0)) -> bytes:
+    return npy_header(f"{{'descr': '|O', 'fortran_order': False, 'shape': {shape}, }}",
+                      version) + PICKLE
+
+
+@pytest.mark.parametrize("shape", ["(1L,)", "(2L, 3L)", "(0L,)"])
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_python2_long_shape_object_array_hands_the_pickle(
+        shape: str, version: tuple[int, int]) -> None:
+    r = scan(_py2_object_npy(shape, version))
+    assert r.rules() == ["MT-NPY-001"]
+    assert r.child_data("a.npy!@pickle") == PICKLE
+    assert r.result.coverage is Coverage.ANALYSED
+
+
+def test_python2_header_matches_what_numpy_reads() -> None:
+    np = pytest.importorskip("numpy")
+    hdr = npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2L,), }")
+    data = hdr + np.ones(2).tobytes()
+    with pytest.warns(UserWarning):  # the premise: numpy loads it (after its own filter)
+        assert np.load(io.BytesIO(data)).tolist() == [1.0, 1.0]
+    r = scan(data)
+    assert r.findings == [] and "shape (2,)" in r.result.detail
+
+
+def test_numpys_own_python2_file_is_clean() -> None:
+    np = pytest.importorskip("numpy")
+    from pathlib import Path
+
+    path = Path(np.__file__).parent / "lib" / "tests" / "data" / "win64python2.npy"
+    if not path.is_file():
+        pytest.skip("numpy ships no python 2 test file")
+    r = scan(path.read_bytes())
+    assert r.findings == [] and r.result.coverage is Coverage.ANALYSED
+
+
+def test_version_3_header_gets_no_python2_filter_but_its_pickle_is_scanned() -> None:
+    r = scan(_py2_object_npy("(1L,)", (3, 0)))  # numpy refuses it; a lax reader may not
+    assert r.rules() == ["MT-NPY-001", "MT-NPY-002"]
+    assert r.child_data("a.npy!@pickle") == PICKLE
+
+
+@pytest.mark.parametrize("header", [
+    "{'descr': '|O', 'fortran_order': False, 'shape': (1,), 'x': 1}",  # extra key
+    "{'descr': 'object', 'fortran_order': False, 'shape': [1]}",  # list shape
+    "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }  junk",  # not a literal
+    "{'descr': \"O8\", 'fortran_order': False, 'shape': (1 if 1 else 2,), }",
+])
+def test_unparsable_header_naming_object_still_hands_the_pickle(header: str) -> None:
+    r = scan(npy_header(header) + PICKLE)
+    assert r.rules() == ["MT-NPY-001", "MT-NPY-002"]
+    assert r.child_data("a.npy!@pickle") == PICKLE
+    assert r.result.coverage is Coverage.PARTIAL
+
+
+def test_unparsable_header_over_a_proto_opcode_hands_the_pickle() -> None:
+    r = scan(npy_header("{'descr': '<f4', 'shape': (1,), }") + PICKLE)
+    assert r.rules() == ["MT-NPY-001", "MT-NPY-002"]
+    assert "PROTO" in r.by_rule("MT-NPY-001")[0].evidence
+    assert r.child_data("a.npy!@pickle") == PICKLE
+
+
+def test_unparsable_plain_header_hands_nothing() -> None:
+    r = scan(npy_header("{'descr': '<f4', 'shape': (1,), }") + b"\0" * 4)
+    assert r.rules() == ["MT-NPY-002"] and r.children == []
+
+
+def test_python2_filter_is_bounded() -> None:
+    huge = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1L, " * 60_000 + "), }"
+    r = scan(npy_header(huge, (2, 0)))
+    assert r.by_rule("MT-NPY-002")

@@ -617,3 +617,59 @@ def test_diffusers_findings_are_deterministic(tmp_path: Path) -> None:
     (tmp_path / "unet" / "my_unet.py").write_text(MODELING)
     (tmp_path / "text_encoder" / "transformers.py").write_text(PAYLOAD)
     assert scan(tmp_path).findings == scan(tmp_path).findings
+
+
+# --- text .pth files: site's path-configuration hooks -----------------------------------------
+
+_HOOK = "import os; os.system('touch MARKER_pth')\n"
+
+
+def _pth_repo(folder: Path, name: str, content: bytes) -> list[Finding]:
+    (folder / "model.safetensors").write_bytes(safetensors_bytes())
+    (folder / name).write_bytes(content)
+    return [f for f in scan(folder).findings if f.path.endswith(name)]
+
+
+@pytest.mark.parametrize("line", [_HOOK, "import\tos;os.system('x')\n",
+                                  "# comment\n\nimport sys; sys.path.insert(0, 'x')\n"])
+def test_pth_import_line_is_high(tmp_path: Path, line: str) -> None:
+    found = _pth_repo(tmp_path, "zz_hook.pth", line.encode())
+    assert rules(found) == ["MT-REPO-015"]
+    assert found[0].severity is Severity.HIGH
+    assert "import" in found[0].evidence and found[0].location.line == line.count("\n")
+    assert not (tmp_path / "MARKER_pth").exists()
+
+
+def test_pth_path_line_is_medium(tmp_path: Path) -> None:
+    found = _pth_repo(tmp_path, "paths.pth", b"../../../../tmp/evilpath\nsecond\n")
+    assert rules(found) == ["MT-REPO-015"]
+    assert found[0].severity is Severity.MEDIUM and "(and 1 more)" in found[0].evidence
+
+
+def test_pth_with_both_kinds_of_line(tmp_path: Path) -> None:
+    found = _pth_repo(tmp_path, "a.pth", ("lib\n" + _HOOK + _HOOK).encode("utf-8-sig"))
+    assert sorted(f.severity.value for f in found) == ["high", "medium"]
+    high = next(f for f in found if f.severity is Severity.HIGH)
+    assert high.location.line == 2 and "1 more import lines" in high.evidence
+
+
+def test_comment_only_pth_is_clean(tmp_path: Path) -> None:
+    assert _pth_repo(tmp_path, "a.pth", b"# nothing\n\n   \n") == []
+
+
+def test_pth_that_sniffs_as_pickle_still_shows_its_import_line(tmp_path: Path) -> None:
+    found = _pth_repo(tmp_path, "x.pth", ("(\n" + _HOOK).encode())
+    assert any(f.rule_id == "MT-REPO-015" and f.severity is Severity.HIGH for f in found)
+
+
+def test_binary_pth_checkpoints_are_not_hooks(tmp_path: Path) -> None:
+    pickled = pickle.dumps({"w": [1.0, 2.0]}, protocol=2)
+    assert _pth_repo(tmp_path, "weights.pth", pickled) == []
+    assert _pth_repo(tmp_path, "zipped.pth", torch_zip()) == []
+    text_pickle = pickle.dumps({"w": [1, 2]}, protocol=0)  # text, but no import line
+    assert b"\x00" not in text_pickle and _pth_repo(tmp_path, "old.pth", text_pickle) == []
+
+
+def test_text_pth_gets_no_mismatch_finding(tmp_path: Path) -> None:
+    found = _pth_repo(tmp_path, "paths.pth", b"somewhere\n")
+    assert "MT-REPO-011" not in rules(found)

@@ -225,3 +225,56 @@ def test_parse_arbitrary_bytes(blob: bytes, prefix: int) -> None:
     for codec in Codec:
         decompress_bounded(data, 0, len(data), codec, 1 << 20, multistream=True)
     assert time.monotonic() - start < 5
+
+
+# --- past the member limit: listed cheaply, code-carrying members kept, no false malformation --
+
+
+def _sort(name: str) -> str:
+    return zipread.KEEP if name.endswith(".pkl") else "other"
+
+
+def test_members_past_the_limit_are_listed_not_malformed() -> None:
+    data = make_zip([(f"{i}.txt", b"x") for i in range(10)] + [("data.pkl", b"p")])
+    listing = zipread.parse_zip(data, 4, _sort)
+    assert len(listing.members) == 4
+    assert [m.name for m in listing.beyond] == ["data.pkl"]
+    assert dict(listing.beyond_counts) == {"other": 6}
+    assert Kind.BAD_ENTRY not in kinds(listing)  # stopping at the cap is no malformation
+    cap = [a for a in listing.anomalies if a.kind is Kind.TOO_MANY]
+    assert len(cap) == 1 and "7 past the limit of 4" in cap[0].message
+    assert read(data, listing.beyond[0]).data == b"p"
+
+
+def test_without_a_sorter_everything_past_the_limit_is_counted() -> None:
+    listing = zipread.parse_zip(make_zip([(str(i), b"x") for i in range(10)]), 4)
+    assert listing.beyond == () and dict(listing.beyond_counts) == {"other": 6}
+    assert Kind.BAD_ENTRY not in kinds(listing)
+
+
+def test_listing_past_the_limit_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zipread, "MAX_LISTED", 3)
+    listing = zipread.parse_zip(make_zip([(f"{i}.pkl", b"x") for i in range(10)]), 4, _sort)
+    assert len(listing.beyond) == 3
+    assert dict(listing.beyond_counts) == {"unlisted": 3}  # from the end record's count
+    assert Kind.BAD_ENTRY not in kinds(listing)
+
+
+def test_kept_members_past_the_limit_are_bounded() -> None:
+    listing = zipread.parse_zip(make_zip([(f"{i}.pkl", b"x") for i in range(12)]), 4, _sort)
+    assert len(listing.beyond) == 4 and dict(listing.beyond_counts) == {"other": 4}
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_duplicate_across_the_limit_is_seen() -> None:
+    data = make_zip([("data.pkl", b"a"), *[(f"{i}", b"x") for i in range(6)],
+                     ("data.pkl", b"b")])
+    listing = zipread.parse_zip(data, 4, _sort)
+    assert Kind.DUPLICATE in kinds(listing)
+
+
+def test_read_head_is_bounded() -> None:
+    for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        data = make_zip([("a.npy", bytes(range(256)) * 100)], method)
+        m = zipread.parse_zip(data, 10).members[0]
+        assert zipread.read_head(data, m, 300) == (bytes(range(256)) * 2)[:300]

@@ -85,10 +85,16 @@ def sniff(data: Buffer, ext: str = "") -> Sniffed:
     if source is None:  # with a source extension it was read above, once
         text = _text_kind(head, data)
     if text is not None:
+        # protobuf often has no NUL byte (small ONNX models, an unset opset domain): what
+        # decodes as a whole ModelProto is one, whatever its bytes look like
+        if (ext == ".onnx" or _onnx_head(head)) and _is_onnx_model(data):
+            return Sniffed(Format.ONNX, "ONNX model (protobuf without NUL bytes)")
         return text
     proto = _protobuf_kind(head, ext)
     if proto is not None:
         return proto
+    if ext == ".onnx" and _is_onnx_model(data):  # fields written in an unusual order
+        return Sniffed(Format.ONNX, "ONNX model (protobuf)")
     if ext in _PICKLE_EXTS - _GENERIC_DATA_EXTS:
         return Sniffed(Format.PICKLE, f"undecodable bytes in a {ext} file")
     return Sniffed(Format.UNKNOWN, _describe_unknown(head))
@@ -170,13 +176,38 @@ def _protobuf_kind(head: bytes, ext: str) -> Sniffed | None:
     by_ext = _PROTOBUF_BY_EXT.get(ext)
     if by_ext is not None:
         return Sniffed(by_ext, f"{by_ext.value} protobuf")
-    # ONNX ModelProto: ir_version (3..15) then producer/graph/opset fields.
-    if 3 <= head[1] <= 15 and head[2] in _ONNX_SECOND_TAGS:
+    if _onnx_head(head):
         return Sniffed(Format.ONNX, "ONNX model (protobuf)")
     # SavedModel: saved_model_schema_version = 1, then meta_graphs.
     if head[1] == 1 and head[2] == 0x12:
         return Sniffed(Format.TF_PROTOBUF, "TensorFlow SavedModel (protobuf)")
     return None
+
+
+def _onnx_head(head: bytes) -> bool:
+    """ONNX ModelProto as writers order it: ir_version (3..15), then producer/graph/opset."""
+    return len(head) >= 4 and head[0] == 0x08 and 3 <= head[1] <= 15 and \
+        head[2] in _ONNX_SECOND_TAGS
+
+
+def _is_onnx_model(data: Buffer) -> bool:
+    """The whole file decodes as protobuf with a ``graph`` (field 7) that is a message.
+
+    That is what ``onnx.load`` and onnxruntime take as a model; text almost never decodes
+    completely, and never with an embedded graph message, so ``"hello"`` stays text.
+    """
+    from modeltrust._scanners._protobuf import LEN, Budget, LimitError, WireError, fields
+    from modeltrust._scanners._protobuf import is_message as message
+
+    budget = Budget(fields=100_000)
+    try:
+        graph = [f for f in fields(data, 0, len(data), budget) if f.number == 7]
+        return bool(graph) and all(f.wire == LEN and message(data, f.start, f.end, budget)
+                                   for f in graph)
+    except LimitError:
+        return True
+    except WireError:
+        return False
 
 
 def _is_protobuf(data: Buffer) -> bool:

@@ -86,9 +86,13 @@ ANOMALY_RULES: dict[Kind, Rule] = {
         "see it, stream-based readers do. It was analysed anyway.",
         fix=_ZIP_FIX),
     Kind.TOO_MANY: rule(
-        "MT-ARC-005", "Archive has more members than the limit", Severity.MEDIUM,
-        "Only the first members up to the limit were analysed; the rest were not. Huge "
-        "member counts exhaust scanners' memory and time.",
+        "MT-ARC-005", "Archive has more members than the limit", Severity.HIGH,
+        "Members past the limit were not analysed, and a payload may sit among them: padding "
+        "an archive with thousands of harmless members is an evasion technique as much as "
+        "huge member counts exhaust scanners' memory and time. Members whose names say they "
+        "carry code (pickles, .npy arrays, TorchScript code) are still found through the zip "
+        "central directory and analysed. Medium when nothing past the limit was left "
+        "unanalysed.",
         fix="Unpack the archive and scan the folder, or raise the member limit.", cwe=400),
 }
 TOO_MANY = ANOMALY_RULES[Kind.TOO_MANY]
@@ -251,15 +255,18 @@ def classify_zip(names: list[str]) -> Format:
 
 
 def _scan_zip(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
-    listing = zipread.parse_zip(data, ctx.limits.max_members)
-    fmt = classify_zip([m.name for m in listing.members])
+    listing = zipread.parse_zip(data, ctx.limits.max_members, _past_limit)
+    past = dict(listing.beyond_counts)
+    names = [m.name for m in (*listing.members, *listing.beyond)]
+    fmt = classify_zip(names + (["(other members)"] if past.keys() - {"dir"} - (
+        {"storage"} if any(n.endswith("data.pkl") for n in names) else set()) else []))
     torch = fmt in (Format.TORCH_ZIP, Format.TORCHSCRIPT)
     book = _Members(artifact, ctx)
     for a in listing.anomalies:
         sev = Severity.HIGH if torch and a.kind in _TORCH_HIGH else None
-        book.report(ANOMALY_RULES[a.kind], a.message, a.member, a.offset, sev)
         if a.kind is Kind.TOO_MANY:
-            book.skipped["members over the limit"] += 1
+            continue  # reported once the members past the limit have been looked at
+        book.report(ANOMALY_RULES[a.kind], a.message, a.member, a.offset, sev)
     if listing.prefix_end:
         _hand_prefix(book, data, listing.prefix_end)
     if fmt is Format.TORCHSCRIPT:
@@ -276,11 +283,61 @@ def _scan_zip(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
             book.counts["storage"] += 1
             continue
         _read_zip_member(book, data, m, torch)
+    too_many = [a for a in listing.anomalies if a.kind is Kind.TOO_MANY]
+    if too_many:
+        _beyond_limit(book, data, listing, too_many[0], torch)
     what = {Format.TORCH_ZIP: "PyTorch checkpoint", Format.TORCHSCRIPT: "TorchScript archive",
             Format.NUMPY_NPZ: "numpy .npz", Format.KERAS: "Keras v3 model"}.get(fmt, "zip")
     if listing.recovered:
         what += " (recovered from local headers)"
     return book.result(fmt, what)
+
+
+_CODE_NAME = re.compile(r"(?:pkl|\.pickle|\.npy|\.npz|\.py|\.pt|\.pth|\.ckpt|\.joblib"
+                        r"|\.zip|config\.json|metadata\.json)$|(?:^|/)code/", re.IGNORECASE)
+"""Member names past the limit worth reading: pickles (``data.pkl``, ``constants.pkl``,
+``.debug_pkl``), arrays, nested checkpoints and archives, TorchScript code, Keras configs."""
+_NPY_HEAD = 64 * 1024
+
+
+def _past_limit(name: str) -> str:
+    """How a member past the member limit is treated: read it, or only count it."""
+    if name.endswith("/"):
+        return "dir"
+    if _STORAGE.match(name):
+        return "storage"
+    return zipread.KEEP if _CODE_NAME.search(name) else "other"
+
+
+def _beyond_limit(book: _Members, data: Buffer, listing: zipread.ZipListing,
+                  cap: zipread.Anomaly, torch: bool) -> None:
+    """Read the code-carrying members past the limit; report how many were left unread."""
+    from modeltrust._scanners.numpy import plain_header  # numpy checks only for .npz pads
+
+    counts = dict(listing.beyond_counts)
+    unread = sum(n for k, n in counts.items() if k not in ("dir", "storage") or
+                 k == "storage" and not torch)
+    read = headers = 0
+    for m in listing.beyond:
+        book.check_name(m.name, m.header_offset)
+        if book.out_of_time():
+            unread += 1
+            continue
+        head = zipread.read_head(data, m, _NPY_HEAD) if m.name.endswith(".npy") else None
+        if head is not None and plain_header(head):
+            headers += 1  # a numeric array: its data is never code
+            continue
+        read += 1
+        _read_zip_member(book, data, m, torch)
+    if headers:
+        book.counts["array past the limit (header checked)"] += headers
+    evidence = (f"{cap.message}: {read} code-carrying members found in the central directory "
+                f"were analysed, {headers} numeric arrays had their header checked, "
+                f"{unread} members were not analysed")
+    book.report(TOO_MANY, evidence, offset=cap.offset,
+                severity=Severity.HIGH if unread else Severity.MEDIUM)
+    if unread:
+        book.skipped["members over the limit"] += unread
 
 
 def _hand_prefix(book: _Members, data: Buffer, end: int) -> None:
@@ -353,6 +410,7 @@ def _scan_tar(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
     tar_errors = (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError, OverflowError)
     book = _Members(artifact, ctx)
     names: list[str] = []
+    past = _TarPast(ctx.limits.max_members)
     try:
         with tarfile.open(fileobj=io.BufferedReader(BufferReader(data)), mode="r:") as tf:
             while True:
@@ -360,22 +418,61 @@ def _scan_tar(artifact: Artifact, data: Buffer, ctx: ScanContext) -> Result:
                 if info is None:
                     break
                 if len(names) >= ctx.limits.max_members:
-                    book.report(TOO_MANY, f"more than {ctx.limits.max_members} members; only "
-                                "the first were read", offset=info.offset)
-                    book.skipped["members over the limit"] += 1
-                    break
+                    past.at = info.offset if past.at is None else past.at
+                    if not past.take(book, tf, info):
+                        break
+                    continue
                 names.append(info.name)
                 if book.out_of_time():
                     break
                 _tar_member(book, tf, info)
-            _tar_tail(book, data, tf.offset)
+            if not past.stopped:
+                _tar_tail(book, data, tf.offset)
     except tar_errors as exc:
         book.report(CORRUPT, f"tar archive unreadable after {len(names)} members: "
                     f"{type(exc).__name__}: {exc}")
         book.skipped["unreadable rest of archive"] += 1
+    past.report(book)
     torch = "pickle" in names and len(_TORCH_TAR.intersection(names)) >= 2
     fmt = Format.TORCH_TAR if torch else Format.TAR
     return book.result(fmt, "legacy PyTorch tar" if torch else "tar")
+
+
+class _TarPast:
+    """Tar members past the limit: headers are still walked, code-carrying members read."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.listed, self.read, self.unread = limit, 0, 0, 0
+        self.at: int | None = None
+        self.stopped = False
+
+    def take(self, book: _Members, tf: tarfile.TarFile, info: tarfile.TarInfo) -> bool:
+        """Handle one member past the limit; False once the listing bound is reached."""
+        self.listed += 1  # tarfile keeps each header: the listing bound also bounds memory
+        if self.listed > zipread.MAX_LISTED // 10:
+            self.unread += 1  # and possibly more: the rest is not even listed
+            self.stopped = True
+            return False
+        if info.isdir():
+            return True
+        keep = _past_limit(info.name) == zipread.KEEP or not info.isfile()
+        if keep and self.read < self.limit and not book.out_of_time():
+            self.read += info.isfile()
+            _tar_member(book, tf, info)
+        else:
+            self.unread += 1
+        return True
+
+    def report(self, book: _Members) -> None:
+        if self.at is None:
+            return
+        more = " (listing stopped there)" if self.stopped else ""
+        book.report(TOO_MANY, f"{self.limit + self.listed} members{more}, {self.listed} past "
+                    f"the limit of {self.limit}: {self.read} code-carrying members were "
+                    f"analysed, {self.unread} members were not analysed", offset=self.at,
+                    severity=Severity.HIGH if self.unread else Severity.MEDIUM)
+        if self.unread:
+            book.skipped["members over the limit"] += self.unread
 
 
 def _tar_member(book: _Members, tf: tarfile.TarFile, info: tarfile.TarInfo) -> None:

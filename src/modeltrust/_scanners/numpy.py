@@ -13,6 +13,7 @@ import ast
 import math
 import re
 import struct
+from typing import NamedTuple
 
 from modeltrust._inventory.formats import Format
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
@@ -55,6 +56,9 @@ _MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 1024 * 1024
 _NUMPY_HEADER_LIMIT = 10_000
 """numpy.load refuses longer headers unless allow_pickle=True (numpy >= 1.24)."""
+_MAX_TOKENS = 100_000
+_LONG = re.compile(r"\dL\b")
+_OBJECT_TEXT = re.compile(r"""['"][<>|=]?O\d*['"]|\bobject\b""")
 _DESCR = re.compile(r"^[<>|=]?([a-zA-Z?])(\d*)(?:\[\w+\])?$")
 _DEFAULT_SIZES = {"b": 1, "B": 1, "?": 1, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8,
                   "q": 8, "Q": 8, "e": 2, "f": 4, "d": 8, "g": 16, "F": 8, "D": 16, "G": 32}
@@ -70,9 +74,8 @@ class NpyScanner(Scanner):
     def scan(self, artifact: Artifact, data: Buffer, fmt: Format, ctx: ScanContext) -> Result:
         """Parse the header; hand object-array pickles back; check the data length."""
         header = _read_header(data)
-        if isinstance(header, str):
-            ctx.report(finding(BAD_HEADER, artifact.path, header, Location(offset=0)))
-            return Result.partial(f"bad .npy header: {header}", format=Format.NUMPY_NPY)
+        if isinstance(header, _Bad):
+            return _bad_header(artifact, data, header, ctx)
         version, body, meta = header
         descr, shape = meta["descr"], meta["shape"]
         detail = f"numpy v{version} array, dtype {descr!r}, shape {shape}"
@@ -89,32 +92,99 @@ class NpyScanner(Scanner):
         return Result(detail=detail, format=Format.NUMPY_NPY)
 
 
-def _read_header(data: Buffer) -> tuple[str, int, dict[str, object]] | str:
+class _Bad(NamedTuple):
+    """Why a header is unusable, and where the data would start (-1 when unknown)."""
+
+    reason: str
+    body: int = -1
+    text: str = ""
+
+
+def _bad_header(artifact: Artifact, data: Buffer, bad: _Bad, ctx: ScanContext) -> Result:
+    """Report the header; still scan data that shows it is a pickle (lax readers load it)."""
+    ctx.report(finding(BAD_HEADER, artifact.path, bad.reason, Location(offset=0)))
+    why = ""
+    if bad.body >= 0 and _OBJECT_TEXT.search(bad.text):
+        why = "the dtype text names object"
+    elif 0 <= bad.body < len(data) and data[bad.body] == 0x80:
+        why = "the data starts with a pickle PROTO opcode"
+    if not why:
+        return Result.partial(f"bad .npy header: {bad.reason}", format=Format.NUMPY_NPY)
+    ctx.report(finding(OBJECT_ARRAY, artifact.path, f"header unreadable, but {why}: data "
+                       f"after offset {bad.body} is scanned as a pickle",
+                       Location(offset=bad.body)))
+    handed = _hand_pickle(artifact, data, bad.body, ctx, "numpy array with a bad header")
+    return Result.partial(f"bad .npy header: {bad.reason}", handed.detail, Format.NUMPY_NPY)
+
+
+def _read_header(data: Buffer) -> tuple[str, int, dict[str, object]] | _Bad:
     """``(version, data offset, header dict)``, or the reason the header is unusable."""
     if len(data) < 10 or bytes(data[:6]) != _MAGIC:
-        return "file too short for an .npy header"
+        return _Bad("file too short for an .npy header")
     major, minor = data[6], data[7]
     if major == 1:
         hlen, start = struct.unpack_from("<H", data, 8)[0], 10
     elif major in (2, 3) and len(data) >= 12:
         hlen, start = struct.unpack_from("<I", data, 8)[0], 12
     else:
-        return f"unsupported .npy version {major}.{minor}"
+        return _Bad(f"unsupported .npy version {major}.{minor}")
     if hlen > _MAX_HEADER:
-        return f"header length {hlen} exceeds {_MAX_HEADER} bytes"
+        return _Bad(f"header length {hlen} exceeds {_MAX_HEADER} bytes")
     if start + hlen > len(data):
-        return f"header length {hlen} runs past the end of the file ({len(data)} bytes)"
-    raw = bytes(data[start : start + hlen])
+        return _Bad(f"header length {hlen} runs past the end of the file ({len(data)} bytes)")
+    raw, body = bytes(data[start : start + hlen]), start + hlen
+    text = raw.decode("utf-8" if major == 3 else "latin-1", "replace")
     try:
-        text = raw.decode("utf-8" if major == 3 else "latin-1")
-        meta = ast.literal_eval(text)
+        meta = _literal(raw.decode("utf-8" if major == 3 else "latin-1"), major < 3)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError,
             UnicodeDecodeError) as exc:
-        return f"header is not a Python literal: {type(exc).__name__}"
+        return _Bad(f"header is not a Python literal: {type(exc).__name__}", body, text)
     problem = _check_meta(meta)
-    if problem:
-        return problem
-    return f"{major}.{minor}", start + hlen, meta
+    if problem or not isinstance(meta, dict):
+        return _Bad(problem, body, text)
+    return f"{major}.{minor}", body, meta
+
+
+def plain_header(head: bytes) -> bool:
+    """True when ``head`` opens a well-formed ``.npy`` whose dtype holds no object.
+
+    Lets an archive skip reading a numeric array's data: such data is never code.
+    """
+    header = _read_header(head)
+    return not isinstance(header, _Bad) and not has_object(header[2]["descr"])
+
+
+def _literal(text: str, python2: bool) -> object:
+    """Evaluate the header as numpy does: literals only, Python 2 ``1L`` longs accepted.
+
+    numpy retries a v1/v2 header that fails to parse with the ``L`` suffix of integer
+    tokens removed (files written by Python 2), so such a header is a working array.
+    """
+    try:
+        return ast.literal_eval(text)
+    except SyntaxError:
+        if not python2 or not _LONG.search(text):
+            raise
+    return ast.literal_eval(_drop_long_suffix(text))
+
+
+def _drop_long_suffix(text: str) -> str:
+    """``tokenize`` the header and drop each ``L`` name that follows a number (bounded)."""
+    import io
+    import tokenize
+
+    kept: list[tokenize.TokenInfo] = []
+    after_number = False
+    try:
+        for i, tok in enumerate(tokenize.generate_tokens(io.StringIO(text).readline)):
+            if i >= _MAX_TOKENS:
+                raise SyntaxError(f"header has more than {_MAX_TOKENS} tokens")
+            if not (after_number and tok.type == tokenize.NAME and tok.string == "L"):
+                kept.append(tok)
+            after_number = tok.type == tokenize.NUMBER
+        return tokenize.untokenize(kept)
+    except (tokenize.TokenError, IndentationError) as exc:
+        raise SyntaxError(str(exc)) from exc
 
 
 def _check_meta(meta: object) -> str:

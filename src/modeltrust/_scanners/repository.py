@@ -17,6 +17,8 @@ Run once per scanned folder after every file was analysed, on the resulting
 * Python files named like standard-library modules (``os.py``), and relative imports of
   remote code that are missing from the folder (a loader fetches them from the hub).
 * Sharded safetensors indexes, checked against their shards by the safetensors module.
+* Text ``.pth`` files: path-configuration hooks whose ``import`` lines Python runs at
+  start-up from a site directory (binary ``.pth`` checkpoints are not concerned).
 
 Symbolic links leaving the folder are reported by the source layer (MT-SRC-001), not here.
 Only JSON config files already listed are read, with a size bound; nothing is executed.
@@ -147,10 +149,25 @@ SHADOWS = rule(
     fix="Rename or remove the file; treat the model as untrusted until it is reviewed.",
     cwe=427,
 )
+PTH_HOOK = rule(
+    "MT-REPO-015", "Text .pth file: a Python start-up hook", Severity.HIGH,
+    """
+    PyTorch checkpoints named ``.pth`` are binary; a *text* ``.pth`` is a path-configuration
+    file of Python's ``site`` module. When its folder is a site directory (a virtual
+    environment's ``site-packages``, a vendored or installed copy of the repository),
+    every Python process runs each line that starts with ``import`` at start-up (high) and
+    adds each other line to ``sys.path`` (medium), so modules of that folder shadow real
+    ones. Model weights never need either.
+    """,
+    fix="Remove the .pth file; treat the model as untrusted until it is reviewed.",
+    cwe=427,
+)
 RULES = (MISSING_MODULE, OTHER_REPO, REMOTE_CODE, NOT_SCANNED, BAD_REFERENCE, PICKLE_BESIDE,
-         MISMATCH, EXECUTABLE, CONFIG_UNREAD, SHADOWS)
+         MISMATCH, EXECUTABLE, CONFIG_UNREAD, SHADOWS, PTH_HOOK)
 
 MAX_REFERENCES = 1000
+MAX_PTH_BYTES = 1024 * 1024
+"""Bytes of a ``.pth`` file read for start-up hooks (site reads it all; hooks sit anywhere)."""
 MAX_PROBES = 10_000
 PICKLE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar",
                             "joblib", "torchscript"})
@@ -205,6 +222,7 @@ def scan_repository(
     found += _mismatch(entries)
     found += _executables(folder, prefix, files, entries)
     found += _shadowing(prefix, files)
+    found += _pth_hooks(folder, prefix, files)
     if any(r.endswith(".safetensors.index.json") for r in files):
         from modeltrust._scanners.shards import shard_indexes  # safetensors code on need
 
@@ -501,3 +519,61 @@ def _shadowing(prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
                              "folder on sys.path", Location(detail=f"module {name}"),
                              severity=sev))
     return found
+
+
+def _pth_hooks(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
+    """Text ``.pth`` files, read as ``site.addpackage`` reads them (nothing is executed)."""
+    found: list[Finding] = []
+    for rel in sorted(files):
+        e = files[rel]
+        if not rel.lower().endswith(".pth") or e.format in _NOT_PTH:
+            continue
+        lines = _pth_lines(folder / rel)
+        if lines is None:
+            continue
+        imports = [(n, x) for n, x in lines if x.startswith(("import ", "import\t"))]
+        paths = [(n, x) for n, x in lines if not x.startswith(("import ", "import\t"))
+                 and e.format == "text"]
+        shown = prefix + rel
+        if imports:
+            n, code = imports[0]
+            more = f" (and {len(imports) - 1} more import lines)" if len(imports) > 1 else ""
+            found.append(finding(PTH_HOOK, shown, f"line {n}: {code[:200]!r}{more}: Python's "
+                                 "site module executes it at start-up when the folder is a "
+                                 "site directory", Location(line=n, detail="import line")))
+        if paths:
+            n, path = paths[0]
+            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            found.append(finding(PTH_HOOK, shown, f"line {n}: path {path[:200]!r}{more}: "
+                                 "added to sys.path at start-up when the folder is a site "
+                                 "directory", Location(line=n, detail="path line"),
+                                 severity=Severity.MEDIUM))
+    return found
+
+
+_NOT_PTH = (PICKLE_FORMATS - {"pickle"}) | {"zip", "symlink", "special", "empty", "gguf",
+                                           "safetensors", "hdf5", "onnx", "numpy-npy",
+                                           "numpy-npz"}
+"""Formats of a binary ``.pth`` (a checkpoint). Pickles are read (for import lines only)
+when they hold no NUL byte: protocol 0 is text, and text can be made to sniff as it."""
+
+
+def _pth_lines(path: Path) -> list[tuple[int, str]] | None:
+    """Numbered lines site would act on (comments and blank lines dropped), None if binary."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        raw = os.read(fd, MAX_PTH_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if b"\x00" in raw:
+        return None
+    text = raw.decode("utf-8-sig", "replace")
+    return [(n, line.rstrip("\r\n")) for n, line in enumerate(text.splitlines(True), 1)
+            if not line.startswith("#") and line.strip()]

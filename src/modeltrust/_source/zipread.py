@@ -20,6 +20,8 @@ from __future__ import annotations
 import enum
 import struct
 import zlib
+from collections import Counter
+from collections.abc import Callable
 from typing import NamedTuple
 
 from modeltrust._source.decode import Codec, DecodeState, decompress_bounded
@@ -39,6 +41,12 @@ _EOCD_FMT = struct.Struct("<4sHHHHIIH")
 _Z64_EOCD_FMT = struct.Struct("<4sQHHIIQQQQ")
 _EOCD_SEARCH = 65_535 + _EOCD_FMT.size
 _MAX_SCAN_HITS = 100_000
+MAX_LISTED = 1_000_000
+"""Central directory entries past the member limit that are still listed (names only)."""
+KEEP = "keep"
+Sorter = Callable[[str], str]
+"""Labels a member name past the member limit: :data:`KEEP` to locate the member for
+reading, any other label to only count it under that label."""
 
 ENCRYPTED = 0x0001
 DATA_DESCRIPTOR = 0x0008
@@ -117,6 +125,11 @@ class ZipListing(NamedTuple):
     """Bytes before the first member (0 when the archive starts at offset 0)."""
     recovered: bool
     """True when members came from walking local headers, not the central directory."""
+    beyond: tuple[ZipMember, ...] = ()
+    """Members past the limit whose names the sorter kept (located, not read)."""
+    beyond_counts: tuple[tuple[str, int], ...] = ()
+    """The other members past the limit, counted by the sorter's label (``unlisted``: past
+    :data:`MAX_LISTED`, counted from the end record)."""
 
 
 class ReadStatus(enum.Enum):
@@ -149,10 +162,16 @@ def decode_name(raw: bytes) -> str:
         return raw.decode("cp437")
 
 
-def parse_zip(buf: Buffer, max_members: int) -> ZipListing:
-    """List the members of a zip held in ``buf``; never raises on malformed input."""
+def parse_zip(buf: Buffer, max_members: int, sort: Sorter | None = None) -> ZipListing:
+    """List the members of a zip held in ``buf``; never raises on malformed input.
+
+    Past ``max_members`` the central directory is still walked, cheaply (names only): a
+    payload padded behind thousands of harmless members must not be invisible. ``sort``
+    picks the members worth locating there (at most ``max_members`` more).
+    """
     anomalies: list[Anomaly] = []
-    central = _read_central(buf, max_members, anomalies)
+    past = _Past(sort or (lambda _name: "other"), max_members)
+    central = _read_central(buf, max_members, anomalies, past)
     recovered = False
     if central is None:
         anomalies.append(
@@ -163,8 +182,9 @@ def parse_zip(buf: Buffer, max_members: int) -> ZipListing:
         recovered = True
     else:
         members = central
-        members += _find_hidden(buf, members, max_members - len(members), anomalies)
-    _check_members(buf, members, anomalies)
+        if not past.counts and not past.kept:  # gaps are unknown when entries were skipped
+            members += _find_hidden(buf, members, max_members - len(members), anomalies)
+    _check_members(buf, members + past.kept, anomalies)
     starts = [m.header_offset for m in members if m.data_offset >= 0]
     # With no member at all, everything before the end record is "prefix": a pickle that
     # merely ends with zip-like bytes must still reach the pickle scanner.
@@ -173,7 +193,38 @@ def parse_zip(buf: Buffer, max_members: int) -> ZipListing:
         anomalies.append(
             Anomaly(Kind.PREFIX, f"{prefix_end} bytes before the first member", 0)
         )
-    return ZipListing(tuple(members), tuple(anomalies), prefix_end, recovered)
+    return ZipListing(tuple(members), tuple(anomalies), prefix_end, recovered,
+                      tuple(past.kept), tuple(sorted(past.counts.items())))
+
+
+class _Past:
+    """Members past the limit: the kept ones located, the others counted by label."""
+
+    def __init__(self, sort: Sorter, limit: int) -> None:
+        self.sort, self.limit = sort, limit
+        self.kept: list[ZipMember] = []
+        self.counts: Counter[str] = Counter()
+
+    def walk(self, buf: Buffer, pos: int, stop: int, shift: int, declared: int,
+             anomalies: list[Anomaly]) -> int:
+        """List entries from ``pos`` (names only unless kept); return where listing ended."""
+        listed = 0
+        while bytes(buf[pos : pos + 4]) == _CENTRAL and pos + _CENTRAL_FMT.size <= len(buf):
+            if listed >= MAX_LISTED:
+                self.counts["unlisted"] += max(declared - self.limit - listed, 1)
+                return stop  # not malformed: the listing bound was reached
+            f = _CENTRAL_FMT.unpack_from(buf, pos)
+            head = pos + _CENTRAL_FMT.size
+            name = decode_name(bytes(buf[head : head + f[10]]))
+            label = self.sort(name)
+            if label == KEEP and len(self.kept) < self.limit:
+                member, pos = _central_entry(buf, pos, shift, anomalies)
+                self.kept.append(member)
+            else:
+                self.counts[label if label != KEEP else "other"] += 1
+                pos = head + f[10] + f[11] + f[12]
+            listed += 1
+        return pos
 
 
 def _find_eocd(buf: Buffer) -> int | None:
@@ -209,7 +260,7 @@ def _central_bounds(buf: Buffer, eocd: int) -> tuple[int, int, int]:
 
 
 def _read_central(
-    buf: Buffer, max_members: int, anomalies: list[Anomaly]
+    buf: Buffer, max_members: int, anomalies: list[Anomaly], past: _Past
 ) -> list[ZipMember] | None:
     eocd = _find_eocd(buf)
     if eocd is None:
@@ -223,8 +274,12 @@ def _read_central(
     pos = start
     while bytes(buf[pos : pos + 4]) == _CENTRAL:
         if len(members) >= max_members:
-            anomalies.append(Anomaly(Kind.TOO_MANY, f"more than {max_members} members; "
-                                     f"only the first {max_members} are read", pos))
+            at = pos
+            pos = past.walk(buf, pos, min(start + size, eocd), shift, _declared(buf, eocd),
+                            anomalies)
+            beyond = len(past.kept) + sum(past.counts.values())
+            anomalies.append(Anomaly(Kind.TOO_MANY, f"{max_members + beyond} members, "
+                                     f"{beyond} past the limit of {max_members}", at))
             break
         if pos + _CENTRAL_FMT.size > len(buf):
             anomalies.append(Anomaly(Kind.TRUNCATED, "central directory entry cut off", pos))
@@ -235,6 +290,17 @@ def _read_central(
         anomalies.append(Anomaly(Kind.BAD_ENTRY, "central directory ends with "
                                  f"{min(start + size, eocd) - pos} unparsed bytes", pos))
     return members
+
+
+def _declared(buf: Buffer, eocd: int) -> int:
+    """The member count the end record declares (ZIP64 when present)."""
+    total = int(_EOCD_FMT.unpack_from(buf, eocd)[4])
+    loc = eocd - 20
+    if loc >= 0 and bytes(buf[loc : loc + 4]) == _Z64_LOCATOR:
+        z64 = int.from_bytes(bytes(buf[loc + 8 : loc + 16]), "little")
+        if 0 <= z64 <= len(buf) - _Z64_EOCD_FMT.size and bytes(buf[z64 : z64 + 4]) == _Z64_EOCD:
+            total = int(_Z64_EOCD_FMT.unpack_from(buf, z64)[7])
+    return total
 
 
 def _central_entry(
@@ -494,6 +560,19 @@ def _inflate(
     if out.state is DecodeState.TRUNCATED or end < m.end:
         return MemberRead(ReadStatus.TRUNCATED, out.data, "compressed data ends early")
     return MemberRead(ReadStatus.OK, out.data, "", _crc_ok(out.data, m, ReadStatus.OK))
+
+
+def read_head(buf: Buffer, m: ZipMember, size: int) -> bytes | None:
+    """The first ``size`` bytes of a member (a header to check), or None when unreadable."""
+    if m.data_offset < 0 or is_encrypted(m):
+        return None
+    end = min(m.end, len(buf))
+    if m.method == STORED:
+        return bytes(buf[m.data_offset : min(end, m.data_offset + size)])
+    codec = _METHOD_CODECS.get(m.method)
+    if codec is None:
+        return None
+    return decompress_bounded(buf, m.data_offset, end, codec, size).data
 
 
 def _crc_ok(data: bytes, m: ZipMember, status: ReadStatus) -> bool | None:
