@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def test_format_follows_the_output_name(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "model.spdx.json"
     result = run("bom", str(repo), "-o", str(out))
     assert result.exit_code == 0
-    assert "SPDX 3.0.1 BOM" in result.stderr and "1 findings" in result.stderr
+    assert "SPDX 3.0.1 BOM" in result.stderr
+    assert re.search(r"1 scan findings, [1-9]\d* openness findings", result.stderr)
     assert_valid_spdx(out.read_text())
     cdx = tmp_path / "model.json"
     assert run("bom", str(repo), "-o", str(cdx), "--quiet").stderr == ""
@@ -147,3 +149,58 @@ def test_audit_bom_hashes_a_signed_model_once_for_bom_and_signature(
     result = run("audit", str(model), "--bom", str(tmp_path / "b.cdx.json"))
     assert result.exit_code == 0 and "signature " in result.stdout and ": intact" in result.stdout
     assert len(calls) == 1  # the scan's bounded status check; audit and BOM share one pass
+
+
+def test_help_describes_the_bom_output_not_a_console_format() -> None:
+    result = run("bom", "--help")
+    assert result.exit_code == 0
+    assert "Console format" not in result.output and "colour" not in result.output
+    assert "Write the BOM to FILE" in result.output
+
+
+@pytest.mark.parametrize("kind", ["empty", "text"])
+def test_no_model_files_warns_on_stderr_and_exits_0(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "m"
+    target.mkdir()
+    if kind == "text":
+        target = target / "notes.txt"
+        target.write_text("hello\n")
+    for fmt, check in (("cyclonedx", assert_valid_cyclonedx), ("spdx", assert_valid_spdx)):
+        result = run("bom", str(target), "--format", fmt, "-q")
+        assert result.exit_code == 0
+        check(result.stdout)
+        assert "model files: none found" in result.stdout
+        [line] = result.stderr.splitlines()  # one line, even with --quiet
+        assert line.startswith(f"modeltrust: no model files found in {target}")
+
+
+def test_bom_and_audit_bom_carry_the_openness_findings(tmp_path: Path) -> None:
+    """A LoRA relabelling a Llama 3 base: MT-LIN-001 in every BOM, not as a vulnerability."""
+    from helpers.openness import write_repo
+
+    model = write_repo(tmp_path / "lora", {"base_model": "unsloth/llama-3-8b-bnb-4bit",
+                                           "license": "apache-2.0"}, "\n# Uploaded model\n", {
+        "adapter_config.json": '{"base_model_name_or_path": "unsloth/llama-3-8b-bnb-4bit"}',
+        "adapter_model.safetensors": WEIGHTS})
+    cdx, spdx = tmp_path / "b.cdx.json", tmp_path / "b.spdx.json"
+    acdx, aspdx = tmp_path / "a.cdx.json", tmp_path / "a.spdx.json"
+    assert run("bom", str(model), "-o", str(cdx), "-q").exit_code == 0
+    assert run("bom", str(model), "-o", str(spdx), "-q").exit_code == 0
+    run("audit", str(model), "--bom", str(acdx))
+    run("audit", str(model), "--bom", str(aspdx))
+    for path in (cdx, acdx):
+        assert_valid_cyclonedx(path.read_text())
+        doc = json.loads(path.read_text())
+        assert doc["metadata"]["component"]["name"] == "lora"  # not "Uploaded model"
+        texts = [a["text"] for a in doc["annotations"]]
+        assert any(t.startswith("openness: MT-LIN-001 high:") for t in texts), path
+        assert not any(v["id"].startswith("MT-LIN") for v in doc.get("vulnerabilities", []))
+        [anc] = doc["metadata"]["component"]["pedigree"]["ancestors"]
+        relation = {p["name"]: p["value"] for p in anc["properties"]}
+        assert relation["modeltrust:relation-source"] == "inferred from adapter_config.json"
+    for path in (spdx, aspdx):
+        assert_valid_spdx(path.read_text())
+        text = path.read_text()
+        assert '"statement": "openness: MT-LIN-001 high:' in text
+        assert "relation: adapter (inferred from adapter_config.json)" in text
+        assert "(declared in card)" not in text

@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from helpers.bom_evidence import SHA_A, SHA_B, SHA_C, SHA_D, rich, sparse
 from helpers.bom_validate import assert_valid_cyclonedx
 from modeltrust._bom.cyclonedx import dumps, render
-from modeltrust._bom.evidence import DatasetFact, FileFact, LicenceFact, SignatureFact
+from modeltrust._bom.evidence import (
+    AncestorFact,
+    DatasetFact,
+    FileFact,
+    LicenceFact,
+    SignatureFact,
+)
 from modeltrust.findings import Finding, Location, Severity
 
 Doc = dict[str, object]
@@ -288,6 +294,10 @@ def test_random_text_stays_valid(desc: str, name: str, path: str, evidence: str,
         contacts=(url,), card_path=url or None, hub_id=url or None,
         datasets=(DatasetFact(name, "train", url=url or None),),
         findings=(Finding("MT-X-1", Severity.LOW, desc or "t", path, evidence),),
+        assessment_findings=(Finding("MT-LIN-001", Severity.HIGH, evidence or "t", path,
+                                     desc, Location(line=1, detail=evidence)),),
+        ancestors=(AncestorFact(name, evidence or None, url or "card", relation_source=desc,
+                                sources=(url, evidence)),),
     )
     text = dumps(ev)
     text.encode("utf-8")  # no lone surrogates reach the file
@@ -311,3 +321,56 @@ def test_upstream_datasets_hang_off_the_dataset_derived_from_them() -> None:
     graph = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
     assert "dataset:stingning/ultrachat" not in graph[model_of(doc)["bom-ref"]]
     assert graph["dataset:HuggingFaceH4/ultrachat_200k"] == ["dataset:stingning/ultrachat"]
+
+
+# --- openness findings and lineage provenance ------------------------------------------
+
+
+def test_openness_findings_are_annotations_on_the_model() -> None:
+    text = dumps(rich())
+    assert_valid_cyclonedx(text)
+    doc = json.loads(text)
+    notes = {a["text"].split()[1]: a for a in doc["annotations"]}
+    assert set(notes) == {f.rule_id for f in rich().assessment_findings}
+    lin = notes["MT-LIN-001"]
+    assert lin["subjects"] == [model_of(doc)["bom-ref"]]
+    assert lin["timestamp"] == rich().timestamp  # the BOM's own time: deterministic
+    assert lin["annotator"] == {"component": {"type": "application", "name": "modeltrust",
+                                              "version": "0.1.0"}}
+    assert lin["text"] == ("openness: MT-LIN-001 high: Llama derivative relabelled with "
+                           "another licence \u2014 base meta-llama/Llama-3.1-8B is under the "
+                           "Llama 3.1 licence; this model declares Apache-2.0 "
+                           "(README.md, line 3)")
+    # not software vulnerabilities: those stay the scan's
+    assert {v["id"] for v in doc["vulnerabilities"]} == {f.rule_id for f in rich().findings}
+    refs = [a["bom-ref"] for a in doc["annotations"]] + [v["bom-ref"]
+                                                         for v in doc["vulnerabilities"]]
+    assert len(set(refs)) == len(refs)
+
+
+def test_annotations_stay_valid_without_a_usable_timestamp() -> None:
+    ev = dataclasses.replace(rich(), timestamp="yesterday")
+    text = dumps(ev)
+    assert_valid_cyclonedx(text)
+    doc = json.loads(text)
+    assert {a["timestamp"] for a in doc["annotations"]} == {"1970-01-01T00:00:00Z"}
+    assert any(u.startswith("timestamp: not RFC 3339")
+               for u in props(doc["metadata"], "modeltrust:unknown"))
+
+
+def test_no_openness_findings_no_annotations() -> None:
+    assert "annotations" not in render(sparse())
+
+
+def test_ancestor_relation_says_how_it_is_known() -> None:
+    from modeltrust._bom.evidence import AncestorFact
+
+    inferred = AncestorFact("unsloth/llama-3-8b-bnb-4bit", "adapter", "card",
+                            relation_source="inferred", sources=("card", "adapter_config"))
+    doc = render(dataclasses.replace(rich(), ancestors=(inferred,)))
+    [anc] = model_of(doc)["pedigree"]["ancestors"]
+    assert props(anc, "modeltrust:relation-source") == ["inferred from adapter_config.json"]
+    assert props(anc, "modeltrust:source") == ["adapter_config", "card"]
+    [declared] = model_of(render(rich()))["pedigree"]["ancestors"]
+    assert props(declared, "modeltrust:relation-source") == [
+        "declared in the card's base_model_relation"]

@@ -193,3 +193,116 @@ def test_single_archive_keeps_its_format_and_member_paths(tmp_path: Path) -> Non
     assert (f.path, f.format) == ("bundle.zip", outer) and outer != "pickle"  # not a member's
     assert {x.path for x in ev.findings} == {"bundle.zip!inner/data.pkl"}
     assert not Path(MARKER).exists()
+
+
+# --- openness findings, names, lineage provenance, dataset links, empty targets ---------
+
+UNSLOTH_BODY = ("\n# Uploaded  model\n\n- **Developed by:** johndoe\n- **License:** apache-2.0\n"
+                "\nThis llama model was trained 2x faster with Unsloth.\n")
+PEFT_BODY = "\n# Model Card for Model ID\n\n<!-- Provide a quick summary. -->\n\n## Model Details\n"
+ADAPTER = '{"base_model_name_or_path": "unsloth/llama-3-8b-bnb-4bit", "peft_type": "LORA"}'
+
+
+def relabelled_lora(root: Path, body: str = UNSLOTH_BODY, **meta: object) -> Path:
+    """A LoRA whose card relabels a Llama 3 base as Apache-2.0 (the unsloth template)."""
+    from helpers.openness import write_repo
+
+    card = {"base_model": "unsloth/llama-3-8b-bnb-4bit", "license": "apache-2.0",
+            "language": ["en"], **meta}
+    return write_repo(root, card, body, {"adapter_config.json": ADAPTER,
+                                          "adapter_model.safetensors": WEIGHTS})
+
+
+def test_openness_findings_are_in_the_evidence(tmp_path: Path) -> None:
+    model = relabelled_lora(tmp_path / "lora")
+    openness = modeltrust.openness(model)
+    ev = gather(str(model), openness=openness)
+    rules = {f.rule_id: f for f in ev.assessment_findings}
+    assert "MT-LIN-001" in rules and rules["MT-LIN-001"].severity.value == "high"
+    assert set(rules) == {f.rule_id for f in openness.findings}
+    assert rules["MT-LIN-001"].path == "README.md"  # relative, like scan findings
+    assert not set(ev.assessment_findings) & set(ev.findings)
+
+
+def test_licence_clause_findings_of_a_cached_model_are_relative(repo: Path) -> None:
+    ev = gather(str(repo))
+    assert ev.assessment_findings
+    for f in ev.assessment_findings:
+        assert not f.path.startswith("/") and str(repo) not in f.evidence + f.path, f
+
+
+@pytest.mark.parametrize("body", [UNSLOTH_BODY, PEFT_BODY, "\n# Model card\n",
+                                  "\n# {{ model_id }}\n", "\n# README\n"])
+def test_a_template_heading_never_names_the_model(tmp_path: Path, body: str) -> None:
+    model = relabelled_lora(tmp_path / "acme--sql-lora", body)
+    ev = gather(str(model))
+    assert ev.name == "acme--sql-lora" == modeltrust.openness(model).lineage.model_name
+
+
+def test_declared_model_name_wins_and_hub_id_beats_the_folder(tmp_path: Path) -> None:
+    named = relabelled_lora(tmp_path / "folder-a", model_name="llama-3-sql-lora")
+    assert gather(str(named)).name == "llama-3-sql-lora"
+    plain = relabelled_lora(tmp_path / "folder-b")
+    ev = gather(str(plain), hub_id="acme/llama-3-sql-lora")
+    assert (ev.group, ev.name) == ("acme", "llama-3-sql-lora")
+
+
+def test_relation_source_comes_from_the_lineage(tmp_path: Path) -> None:
+    model = relabelled_lora(tmp_path / "lora")
+    lineage = modeltrust.openness(model).lineage
+    assert lineage.relation_source == "inferred"
+    [base] = gather(str(model)).ancestors
+    assert (base.relation, base.relation_source) == ("adapter", "inferred")
+    assert base.sources == ("card", "adapter_config")
+    assert base.relation_note() == "relation: adapter (inferred from adapter_config.json)"
+    declared = relabelled_lora(tmp_path / "declared", base_model_relation="adapter")
+    [base] = gather(str(declared)).ancestors
+    assert base.relation_source == "card"
+    assert base.relation_note() == ("relation: adapter (declared in the card's "
+                                    "base_model_relation)")
+
+
+def test_dataset_links_only_for_hub_ids(tmp_path: Path) -> None:
+    from helpers.openness import write_repo
+
+    index = [{"name": "coder", "results": [
+        {"task": {"type": "text-generation"}, "dataset": {"name": n, "type": t},
+         "metrics": [{"type": "pass@1", "value": 0.5}]}
+        for n, t in (("CRUXEval-I", "cruxeval-i"), ("HumanEval", "openai_humaneval"),
+                     ("MMLU", "cais/mmlu"), ("SQuAD", "squad"))]}]
+    model = write_repo(tmp_path / "coder", {"license": "mit", "datasets": ["squad", "org/code"],
+                                            "model-index": index},
+                       "# Coder\n", {"model.safetensors": WEIGHTS})
+    urls = {d.id: d.url for d in gather(str(model)).datasets}
+    assert urls == {
+        "cruxeval-i": None, "openai_humaneval": None,  # benchmark labels, not hub ids
+        "cais/mmlu": "https://huggingface.co/datasets/cais/mmlu",
+        "org/code": "https://huggingface.co/datasets/org/code",
+        "squad": "https://huggingface.co/datasets/squad",  # declared in the card's datasets
+    }
+
+
+@pytest.mark.parametrize("content", [None, "hello\n", "config"])
+def test_no_model_files_is_an_unknown(tmp_path: Path, content: str | None) -> None:
+    target = tmp_path / "m"
+    target.mkdir()
+    if content == "config":
+        (target / "config.json").write_text("{}")
+    elif content is not None:
+        target = target / "notes.txt"
+        target.write_text(content)
+    ev = gather(str(target))
+    assert not ev.weights_found
+    assert any(u.startswith("model files: none found") for u in ev.unknowns)
+    with_weights = gather(str(relabelled_lora(tmp_path / "w")))
+    assert with_weights.weights_found
+    assert not any(u.startswith("model files") for u in with_weights.unknowns)
+
+
+def test_weights_inside_an_archive_count_as_model_files(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("inner/model.safetensors", WEIGHTS)
+    assert gather(str(archive)).weights_found

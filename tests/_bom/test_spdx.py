@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from helpers.bom_evidence import SHA_A, SHA_D, rich, sparse
 from helpers.bom_validate_spdx import assert_valid_spdx
-from modeltrust._bom.evidence import DatasetFact, Evidence, FileFact, LicenceFact
+from modeltrust._bom.evidence import AncestorFact, DatasetFact, Evidence, FileFact, LicenceFact
 from modeltrust._bom.spdx import ID_ROOT, dumps, render
 from modeltrust.findings import Finding, Location, Severity
 
@@ -322,6 +322,10 @@ def test_odd_text_stays_valid(desc: str, name: str, path: str, unknown: str,
         licences=(LicenceFact(None, name or None, "card", url or None),),
         datasets=(DatasetFact(name or "d", "train", url=url or None),),
         findings=(Finding("MT-X-1", Severity.LOW, desc or "t", path, unknown),),
+        assessment_findings=(Finding("MT-LIN-001", Severity.HIGH, unknown or "t", path, desc,
+                                     Location(line=1, detail=unknown)),),
+        ancestors=(AncestorFact(name or "b", unknown or None, url or "card",
+                                relation_source=desc, sources=(url, unknown)),),
     )
     text = dumps(ev)
     text.encode("utf-8")
@@ -341,3 +345,42 @@ def test_upstream_dataset_is_an_ancestor_of_the_declared_one() -> None:
     trained = rels(nodes, "trainedOn")[NS + "model"]
     assert upstream["spdxId"] not in trained and ultra["spdxId"] in trained
     assert "role: source" in upstream["comment"]
+
+
+# --- openness findings, relation provenance, dataset locations ------------------------
+
+
+def test_openness_findings_are_review_annotations_on_the_model() -> None:
+    nodes = graph(rich())
+    reviews = {a["statement"].split()[1]: a for a in of_type(nodes, "Annotation")
+               if a["statement"].startswith("openness: ")}
+    assert set(reviews) == {f.rule_id for f in rich().assessment_findings}
+    lin = reviews["MT-LIN-001"]
+    assert lin["annotationType"] == "review" and lin["subject"] == NS + "model"
+    assert lin["statement"].startswith("openness: MT-LIN-001 high: Llama derivative")
+    assert lin["statement"].endswith("(README.md, line 3)")
+
+
+def test_relation_comment_follows_the_lineage_source() -> None:
+    inferred = AncestorFact("unsloth/llama-3-8b-bnb-4bit", "adapter", "card",
+                            relation_source="inferred", sources=("card", "adapter_config"))
+    ev = dataclasses.replace(rich(), ancestors=(inferred,))
+    assert_valid_spdx(dumps(ev))
+    [rel] = [r for r in of_type(graph(ev), "Relationship")
+             if r["relationshipType"] == "ancestorOf"]
+    assert rel["comment"] == ("relation: adapter (inferred from adapter_config.json); "
+                              "base declared in: card, adapter_config")
+    assert "declared in card" not in rel["comment"]
+    unknown = dataclasses.replace(inferred, relation=None, relation_source=None)
+    [rel] = [r for r in of_type(graph(dataclasses.replace(ev, ancestors=(unknown,))),
+                                "Relationship") if r["relationshipType"] == "ancestorOf"]
+    assert rel["comment"].startswith("relation: not stated;")
+
+
+def test_dataset_without_a_hub_id_has_no_download_location() -> None:
+    ev = dataclasses.replace(rich(), datasets=(DatasetFact("cruxeval-i", "eval"),))
+    assert_valid_spdx(dumps(ev))
+    data = named(graph(ev), "dataset_DatasetPackage", "cruxeval-i")
+    assert "software_downloadLocation" not in data
+    assert "download location: NOASSERTION" in data["comment"]
+

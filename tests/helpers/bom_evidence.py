@@ -69,7 +69,8 @@ def rich() -> Evidence:
             AncestorFact("meta-llama/Llama-3.1-8B", "finetune", "card",
                          "LicenseRef-llama-3.1-community",
                          "pkg:huggingface/meta-llama/Llama-3.1-8B",
-                         "https://huggingface.co/meta-llama/Llama-3.1-8B"),
+                         "https://huggingface.co/meta-llama/Llama-3.1-8B",
+                         relation_source="card", sources=("card",)),
         ),
         metrics=(
             MetricFact("accuracy", "0.61", "MMLU (5-shot)", "text-generation", "cais/mmlu",
@@ -104,6 +105,13 @@ def rich() -> Evidence:
                     "tokenizer_config.json", "attribute built from a string",
                     Location(line=4, detail="chat_template")),
             Finding("MT-REPO-001", Severity.LOW, "Repository-level note", "", "model-level"),
+        ),
+        assessment_findings=(
+            Finding("MT-LIN-001", Severity.HIGH, "Llama derivative relabelled with another "
+                    "licence", "README.md", "base meta-llama/Llama-3.1-8B is under the Llama "
+                    "3.1 licence; this model declares Apache-2.0", Location(line=3)),
+            Finding("MT-LIC-012", Severity.LOW, "Licence restricts fields of use",
+                    "LICENSE", "acceptable use policy"),
         ),
         verdict="findings",
         unknowns=("revision date: not recorded",),

@@ -296,6 +296,27 @@ class Vulnerability(Json):
 
 
 @dataclass(frozen=True)
+class Annotation(Json):
+    """A statement by modeltrust about parts of the BOM (an openness finding, for one).
+
+    CycloneDX 1.6 requires ``subjects``, ``annotator``, ``timestamp`` and ``text``; the
+    annotator is the tool itself, the timestamp the BOM's own (deterministic output).
+    """
+
+    bom_ref: str
+    subjects: tuple[str, ...]
+    annotator: Component
+    timestamp: str
+    text: str
+
+    def to_json(self) -> JsonDict:
+        """``{bom-ref, subjects, annotator: {component}, timestamp, text}``."""
+        return {"bom-ref": self.bom_ref, "subjects": list(dict.fromkeys(self.subjects)),
+                "annotator": {"component": self.annotator.to_json()},
+                "timestamp": self.timestamp, "text": self.text}
+
+
+@dataclass(frozen=True)
 class Dependency(Json):
     """One node of the dependency graph."""
 

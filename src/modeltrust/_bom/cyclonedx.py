@@ -2,8 +2,9 @@
 
 The BOM is *about* the model: ``metadata.component`` is the model, its files are nested
 components, declared datasets are top-level ``data`` components its model card points at,
-declared base models are pedigree ancestors and scan findings are vulnerabilities rated by
-modeltrust. What CycloneDX has no field for is a ``modeltrust:`` property, and every
+declared base models are pedigree ancestors, scan findings are vulnerabilities rated by
+modeltrust and openness findings (licence, lineage, card) are modeltrust's annotations on
+the model. What CycloneDX has no field for is a ``modeltrust:`` property, and every
 unknown is a ``modeltrust:unknown`` property of the metadata, so a reader sees the gaps.
 
 The serial number is a UUIDv5 of the rest of the document, so the same evidence always
@@ -25,6 +26,7 @@ from cyclonedx.spdx import fixup_id
 
 from modeltrust import rules
 from modeltrust._bom.cdx_types import (
+    Annotation,
     Component,
     DataEntry,
     Dependency,
@@ -49,6 +51,7 @@ from modeltrust._bom.evidence import (
     FileFact,
     LicenceFact,
     MetricFact,
+    assessment_statement,
 )
 from modeltrust._report.json import TOOL_NAME, prose, safe_text
 from modeltrust._source.interface import MEMBER_SEP
@@ -59,6 +62,9 @@ SCHEMA_URI = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 HUB_URL = "https://huggingface.co/"
 SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pypi.org/project/modeltrust/#cyclonedx")
 """Namespace of serial numbers; fixed so a serial number depends on the content alone."""
+UNKNOWN_TIME = "1970-01-01T00:00:00Z"
+"""Stands in for a timestamp that is not RFC 3339 where the schema requires one (the
+metadata then names the real one as unknown)."""
 NS = TOOL_NAME + ":"
 """Prefix of our property names (CycloneDX property taxonomy: one namespace per tool)."""
 
@@ -100,6 +106,8 @@ def render(ev: Evidence) -> dict[str, object]:
         "dependencies": [d.to_json() for d in graph if d.depends_on],
         "vulnerabilities": [_vulnerability(f, file_refs, model_ref).to_json()
                             for f in findings],
+        "annotations": [_annotation(f, ev, model_ref).to_json()
+                        for f in sorted(set(ev.assessment_findings), key=Finding.sort_key)],
     }))
     doc["serialNumber"] = serial_number(doc)
     return doc
@@ -323,9 +331,11 @@ def _ancestor(a: AncestorFact, licences: Iterable[LicenceFact]) -> Component:
     """A declared base model, as a pedigree ancestor of the model."""
     group, name = _split_hub_id(a.id)
     url = _iri(a.url) if a.url else None
-    props = [Prop(NS + "source", a.source)]
+    props = [Prop(NS + "source", s) for s in set(a.sources or (a.source,))]
     if a.relation:
         props.append(Prop(NS + "relation", a.relation))
+    if basis := a.relation_basis():
+        props.append(Prop(NS + "relation-source", basis))
     return Component(
         type="machine-learning-model",
         name=name,
@@ -369,6 +379,21 @@ def _vulnerability(f: Finding, file_refs: dict[str, str], model_ref: str) -> Vul
         cwe=cwe,
         properties=tuple(sorted(props)),
     )
+
+
+def _annotation(f: Finding, ev: Evidence, model_ref: str) -> Annotation:
+    """An openness finding as modeltrust's annotation on the model.
+
+    Licence, lineage and card findings are about the model's terms and claims, not a
+    weakness of its files, so they are not vulnerabilities. The text carries the rule id,
+    severity, title, evidence and place (``openness: RULE severity: title — evidence
+    (path)``, as the SPDX document's annotation says);
+    the timestamp is the BOM's, so the same evidence still gives the same bytes.
+    """
+    stamp = ev.timestamp if _is_rfc3339(ev.timestamp) else UNKNOWN_TIME
+    tool = Component("application", TOOL_NAME, version=ev.tool_version)
+    return Annotation(bom_ref=f"annotation:{_finding_digest(f)}", subjects=(model_ref,),
+                      annotator=tool, timestamp=stamp, text=assessment_statement(f))
 
 
 def _finding_digest(f: Finding) -> str:

@@ -63,9 +63,22 @@ class DatasetFact:
     source_datasets: tuple[str, ...] = ()
 
 
+_INFERRED = {"merge": "inferred: several base models are declared",
+             "quantized": "inferred: the only weights are GGUF files",
+             "adapter": "inferred from an adapter configuration"}
+"""Why openness infers a relation it was not told (see ``_assess.lineage``)."""
+
+
 @dataclass(frozen=True, order=True)
 class AncestorFact:
-    """A declared base model: id, relation (adapter, finetune, merge, quantized), source."""
+    """A declared base model: id, relation (adapter, finetune, merge, quantized), source.
+
+    ``source`` is the most authoritative declaration of the base (``card``,
+    ``adapter_config``, ``gguf``) and ``sources`` every one that names it. The relation has
+    its own origin, ``relation_source``: ``card`` when the card's ``base_model_relation``
+    states it, ``inferred`` when openness inferred it (an ``adapter_config.json`` makes an
+    adapter, several card bases a merge), ``None`` when no relation is known.
+    """
 
     id: str
     relation: str | None
@@ -73,6 +86,32 @@ class AncestorFact:
     licence: str | None = None
     purl: str | None = None
     url: str | None = None
+    relation_source: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def relation_basis(self) -> str | None:
+        """How the relation is known: ``inferred from adapter_config.json``, for one."""
+        if not self.relation:
+            return None
+        if self.relation_source == "card":
+            return "declared in the card's base_model_relation"
+        if self.relation_source != "inferred":
+            return "origin not recorded"
+        declared_in = self.sources or (self.source,)
+        if self.relation == "adapter" and "adapter_config" in declared_in:
+            return "inferred from adapter_config.json"
+        if self.relation == "merge" and "mergekit_config" in declared_in:
+            return "inferred from mergekit_config.yml"
+        return _INFERRED.get(self.relation, "inferred")
+
+    def relation_note(self) -> str:
+        """``relation: adapter (inferred from adapter_config.json)``: what and how we know."""
+        basis = self.relation_basis()
+        return f"relation: {self.relation} ({basis})" if basis else "relation: not stated"
+
+    def sources_note(self) -> str:
+        """``base declared in: card, adapter_config``."""
+        return "base declared in: " + ", ".join(self.sources or (self.source,))
 
 
 @dataclass(frozen=True, order=True)
@@ -157,6 +196,11 @@ class Evidence:
     considerations: Considerations = field(default_factory=Considerations)
     signatures: tuple[SignatureFact, ...] = ()
     findings: tuple[Finding, ...] = ()
+    """Scan (and ``audit`` integrity) findings: what may harm whoever loads the files."""
+    assessment_findings: tuple[Finding, ...] = ()
+    """Openness findings (licence, lineage, card, data): terms and claims, not exploits."""
+    weights_found: bool = True
+    """Whether any file (or archive member) is in a known weights format."""
     verdict: str = "unknown"
     """The scan's verdict (``clean``, ``findings``...); the worst severity is in findings."""
     unknowns: tuple[str, ...] = ()
@@ -166,3 +210,17 @@ class Evidence:
     def model_files(self) -> tuple[FileFact, ...]:
         """Files that make up the model (everything but signature files)."""
         return tuple(f for f in self.files if f.role != "signature")
+
+
+def finding_statement(f: Finding) -> str:
+    """One line both formats use: ``RULE severity: title \u2014 evidence (path, location)``."""
+    where = [f.path or "model"]
+    if f.location.to_dict():
+        where.append(f.location.describe())
+    return (f"{f.rule_id} {f.severity.value}: {f.title} \u2014 {f.evidence} "
+            f"({', '.join(where)})")
+
+
+def assessment_statement(f: Finding) -> str:
+    """:func:`finding_statement` of an openness finding, marked as one."""
+    return "openness: " + finding_statement(f)

@@ -35,6 +35,7 @@ from modeltrust.errors import UsageError
 from modeltrust.findings import Finding
 
 if TYPE_CHECKING:
+    from modeltrust._assess.lineage import LineageResult
     from modeltrust._assess.report import OpennessReport
     from modeltrust._report.model import Report
 
@@ -92,15 +93,15 @@ def gather(target: str, *, report: Report | None = None,
     acc = openness.accountability
     rev = revision or snap.revision or acc.revision
     title, description = cardfacts.title_and_description(card)
-    group, name = (hub.split("/", 1) if hub else
-                   (None, title or openness.lineage.model_name or _basename(snap)))
+    group = hub.split("/", 1)[0] if hub else None
+    name = _name(openness, snap, hub, title)
     task = openness.card.pipeline_tag
     inputs, outputs = cardfacts.modalities(task)
     family, arch = cardfacts.architecture(snap, _gguf_arch(report))
     licences = _licences(openness, card.meta, snap)
-    datasets = _datasets(openness, bool(card.modelscope))
-    findings = tuple(sorted({_relative(f, snap, target) for f in
-                             (*report.findings, *extra_findings)}, key=Finding.sort_key))
+    datasets = _datasets(openness, card.meta, bool(card.modelscope))
+    findings = _findings((*report.findings, *extra_findings), snap, target)
+    assessed = _findings(openness.findings, snap, target, exclude=findings)
     ev = Evidence(
         name=name, group=group, revision=rev, root_digest=root_digest, timestamp=stamp,
         tool_version=__version__, files=files, hub_id=hub, purl=_purl(hub, rev),
@@ -114,7 +115,9 @@ def gather(target: str, *, report: Report | None = None,
         training_information=cardfacts.section_quote(card, "training_data"),
         datasets=datasets, ancestors=_ancestors(openness),
         metrics=cardfacts.metrics(card.meta), considerations=cardfacts.considerations(card),
-        signatures=_signatures(snap, files), findings=findings, verdict=report.verdict,
+        signatures=_signatures(snap, files), findings=findings,
+        assessment_findings=assessed, weights_found=_has_weights(report),
+        verdict=report.verdict,
     )
     return _with_unknowns(ev, unknowns)
 
@@ -232,6 +235,18 @@ def _rel_path(shown: str, snap: Snapshot, target: str) -> str | None:
     return None if rel is None else rel + sep + member
 
 
+def _findings(found: tuple[Finding, ...], snap: Snapshot, target: str,
+              exclude: tuple[Finding, ...] = ()) -> tuple[Finding, ...]:
+    """Distinct findings with model-relative paths, in report order (``exclude`` left out)."""
+    out = {_relative(f, snap, target) for f in found} - set(exclude)
+    return tuple(sorted(out, key=Finding.sort_key))
+
+
+def _has_weights(report: Report) -> bool:
+    """Whether the scan saw a file or archive member in a known weights format."""
+    return any(e.format in _WEIGHTS for e in report.files)
+
+
 def _relative(f: Finding, snap: Snapshot, target: str) -> Finding:
     from dataclasses import replace
 
@@ -258,6 +273,27 @@ def _release_time(date: str | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _name(openness: OpennessReport, snap: Snapshot, hub: str | None,
+          title: str | None) -> str:
+    """The model's name, by the rule openness follows (its ``lineage.model_name``).
+
+    A name the publisher declared (card ``model_name``, ``model-index`` name, GGUF
+    ``general.name``), else the hub repository name, else the folder name; the card's H1
+    only when none is known, and never a template placeholder ("Uploaded model", "Model
+    Card for Model ID"). ``--hub-id``, which openness does not see, outranks a folder name.
+    """
+    assessed = openness.lineage.model_name
+    fallbacks = {_basename(snap)}
+    if snap.single is None:
+        fallbacks.add(snap.root.resolve().name)
+    if snap.cache_root is not None:
+        fallbacks.add(snap.cache_root.name.split("--")[-1])
+    declared = assessed if assessed not in fallbacks else None
+    hub_name = hub.split("/", 1)[1] if hub else None
+    return (cardfacts.model_name(declared, hub_name, assessed, title=title)
+            or _basename(snap))
 
 
 def _basename(snap: Snapshot) -> str:
@@ -299,10 +335,19 @@ def _licences(openness: OpennessReport, meta: dict[str, object],
     return tuple(sorted(out, key=lambda x: (x.source, x.spdx or "", x.name or "")))
 
 
-def _datasets(openness: OpennessReport, modelscope: bool) -> tuple[DatasetFact, ...]:
+def _datasets(openness: OpennessReport, meta: dict[str, object],
+              modelscope: bool) -> tuple[DatasetFact, ...]:
+    """Declared datasets; a hub link only for what is certainly a hub dataset id.
+
+    ``org/name`` ids, and bare (legacy canonical) ids the card lists in ``datasets``. A
+    ``model-index`` dataset ``type`` such as ``cruxeval-i`` is a benchmark label, not a
+    hub repository, so it gets no invented URL.
+    """
+    listed = {d[:300] for d in as_list(meta.get("datasets"))}
     out = []
     for d in openness.data.datasets:
-        hub_like = HUB_ID.match(d.id) or re.fullmatch(r"[A-Za-z0-9][\w.-]{0,95}", d.id)
+        hub_like = HUB_ID.match(d.id) or (
+            d.id in listed and re.fullmatch(r"[A-Za-z0-9][\w.-]{0,95}", d.id))
         url = f"{HUB_URL}datasets/{d.id}" if hub_like and not modelscope else None
         role = d.role if d.role in ("train", "source") else "eval"
         out.append(DatasetFact(d.id, role, d.licence, None, d.gated, url, d.card,
@@ -315,9 +360,29 @@ def _ancestors(openness: OpennessReport) -> tuple[AncestorFact, ...]:
     lineage = openness.lineage
     for b in lineage.base_models:
         hub = b.id if HUB_ID.match(b.id) else None
-        out.append(AncestorFact(b.id, b.relation or lineage.relation, b.source, b.licence,
-                                _purl(hub, None), f"{HUB_URL}{hub}" if hub else None))
+        sources = tuple(b.sources or (b.source,))
+        relation = b.relation or lineage.relation
+        out.append(AncestorFact(b.id, relation, b.source, b.licence, _purl(hub, None),
+                                f"{HUB_URL}{hub}" if hub else None,
+                                _relation_source(b.relation, relation, sources, lineage),
+                                sources))
     return tuple(sorted(set(out), key=lambda a: (a.id, a.relation or "", a.source)))
+
+
+def _relation_source(own: str | None, relation: str | None, sources: tuple[str, ...],
+                     lineage: LineageResult) -> str | None:
+    """``card`` or ``inferred``: how the relation of one base is known (lineage's word).
+
+    The card's ``base_model_relation`` applies to the bases the card names; a base only
+    ``adapter_config.json`` names is an adapter by inference, whatever the card says.
+    """
+    if relation is None:
+        return None
+    if own is not None and own == lineage.relation and lineage.relation_source == "card":
+        return "card" if "card" in sources else "inferred"
+    if own is not None:
+        return "inferred"
+    return lineage.relation_source or "inferred"
 
 
 def _signatures(snap: Snapshot, files: tuple[FileFact, ...]) -> tuple[SignatureFact, ...]:
@@ -357,6 +422,8 @@ def _with_unknowns(ev: Evidence, unknowns: list[str]) -> Evidence:
         (not ev.datasets and ev.training_information is None,
          "training data: none declared"),
         (not ev.metrics, "evaluation results: no model-index in the card"),
+        (not ev.weights_found, f"model files: none found (no file in a known weights "
+                               f"format among the {len(ev.files)} listed)"),
     ]
     out = list(unknowns) + [text for missing, text in checks if missing]
     unlicensed = [d.id for d in ev.datasets if d.licence is None]

@@ -13,7 +13,8 @@ breaks the model cannot be written. Choices the standard leaves to us:
   claimed and why, instead of claiming them falsely.
 - The OMS root digest is a ``verifiedUsing`` hash with algorithm ``other``: it is a
   SHA-256 over a manifest of the files, not over one byte stream.
-- Findings are ``review`` annotations on the file they concern (or the model); unknowns are
+- Scan findings are ``review`` annotations on the file they concern (or the model), openness
+  findings ``review`` annotations on the model (``openness: ...``); unknowns are
   ``other`` annotations and lines of the model's comment. ``ai_safetyRiskAssessment`` stays
   unset: a scan finding is not the AI-system risk assessment that field records, and
   "low" for a minor finding would claim an assessment nobody made.
@@ -43,6 +44,8 @@ from modeltrust._bom.evidence import (
     FileFact,
     LicenceFact,
     SignatureFact,
+    assessment_statement,
+    finding_statement,
 )
 from modeltrust.findings import Finding
 
@@ -133,6 +136,8 @@ class _Builder:
             _ancestor(self, ancestor, model)
         for finding in ev.findings:
             _finding(self, finding, model)
+        for finding in ev.assessment_findings:
+            _assessment(self, finding, model)
         for unknown in ev.unknowns:
             self.annotate(model, "other", f"Unknown: {unknown}")
         relationships = [self._relationship(link) for link in self.links.values()]
@@ -196,7 +201,7 @@ def _model(b: _Builder, ev: Evidence) -> spdx.ai_AIPackage:
     cons = ev.considerations
     return b.new(
         spdx.ai_AIPackage, "model",
-        name=_text(f"{ev.group}/{ev.name}" if ev.group else ev.name),
+        name=_text(_display_name(ev)),
         description=_opt_text(ev.description),
         comment=_text(_model_comment(ev)),
         software_packageVersion=_opt_text(ev.revision),
@@ -217,6 +222,16 @@ def _model(b: _Builder, ev: Evidence) -> spdx.ai_AIPackage:
         ai_autonomyType=spdx.PresenceType.noAssertion,
         ai_useSensitivePersonalInformation=spdx.PresenceType.noAssertion,
     )
+
+
+def _display_name(ev: Evidence) -> str:
+    """``org/name`` when the name is the hub repository's, else the declared name alone.
+
+    ``org/`` before a name the hub does not use would read as a hub id that is not one.
+    """
+    if ev.hub_id:
+        return ev.hub_id if ev.hub_id.split("/", 1)[-1] == ev.name else ev.name
+    return f"{ev.group}/{ev.name}" if ev.group else ev.name
 
 
 def _model_comment(ev: Evidence) -> str:
@@ -382,6 +397,8 @@ def _dataset(b: _Builder, fact: DatasetFact, model: spdx.ai_AIPackage,
         notes.append(f"derived from: {', '.join(fact.source_datasets)}")
     if fact.url and not _uri(fact.url):
         notes.append(f"location: {fact.url}")
+    elif not fact.url:
+        notes.append("download location: NOASSERTION (not known to be a hub dataset id)")
     element = b.new(
         spdx.dataset_DatasetPackage, _fragment("dataset", fact.id), name=_text(fact.id),
         comment=_text("; ".join(notes)), software_downloadLocation=_uri(fact.url),
@@ -401,27 +418,30 @@ def _ancestor(b: _Builder, fact: AncestorFact, model: spdx.ai_AIPackage) -> None
     """A declared base model: an AI package that is ``ancestorOf`` this one."""
     element = b.new(
         spdx.ai_AIPackage, _fragment("ancestor", fact.id), name=_text(fact.id),
-        comment=_text(f"declared in: {fact.source}"),
+        comment=_text(fact.sources_note()),
         software_packageUrl=_uri(fact.purl), software_downloadLocation=_uri(fact.url),
         software_primaryPurpose=_PURPOSE.model)
     _declared(b, element, fact.licence)
     b.relate(element, _REL.hasConcludedLicense, NO_ASSERTION_LICENCE)
     b.relate(element, _REL.ancestorOf, model,
-             f"relation: {fact.relation or 'not stated'} (declared in {fact.source})")
+             f"{fact.relation_note()}; {fact.sources_note()}")
 
 
 # ------------------------------------------------------------------------------ findings
 def _finding(b: _Builder, finding: Finding, model: spdx.ai_AIPackage) -> None:
-    """A finding as a review annotation on its file (archive members: the archive)."""
+    """A scan finding as a review annotation on its file (archive members: the archive)."""
     file_path = finding.path.split("!", 1)[0]
     subject: spdx.Element = b.files.get(file_path, model) if file_path else model
-    loc = finding.location
-    where = [finding.path or "model"]
-    if loc.to_dict():
-        where.append(loc.describe())
-    b.annotate(subject, "review",
-               f"{finding.rule_id} {finding.severity.value}: {finding.title} \u2014 "
-               f"{finding.evidence} ({', '.join(where)})")
+    b.annotate(subject, "review", finding_statement(finding))
+
+
+def _assessment(b: _Builder, finding: Finding, model: spdx.ai_AIPackage) -> None:
+    """An openness finding (licence, lineage, card, data) as a review annotation.
+
+    Its subject is the model: it is about the model's terms and claims, whichever file
+    stated them (the statement names that file).
+    """
+    b.annotate(model, "review", assessment_statement(finding))
 
 
 # ------------------------------------------------------------------------------ document
@@ -429,7 +449,7 @@ def _document(b: _Builder, ev: Evidence, model: spdx.ai_AIPackage,
               relationships: list[spdx.Relationship]) -> spdx.SpdxDocument:
     data_licence = _expression_element(b, DATA_LICENCE)
     profiles, gaps = _conformance(b, relationships)
-    name = f"{ev.group}/{ev.name}" if ev.group else ev.name
+    name = _display_name(ev)
     comment = [f"Written by modeltrust {ev.tool_version} from the model's files, card and "
                "scan; nothing was fetched. Ids are derived from the OMS root digest.", *gaps]
     members = sorted([*b.elements.values(), *relationships], key=_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from modeltrust._cli.options import VERBOSE_KEY, output_option
+from modeltrust._cli.options import VERBOSE_KEY
 from modeltrust._cli.output import atomic_write, note, progress_wanted, scan_progress
 
 ANNOUNCE_BYTES = 1_000_000_000
@@ -16,7 +16,8 @@ ANNOUNCE_BYTES = 1_000_000_000
 
 BOM_EPILOG = """\b
 Exit codes:
-  0  the BOM was written (findings are inside it, as vulnerabilities/annotations)
+  0  the BOM was written (findings are inside it, as vulnerabilities/annotations),
+     also when PATH holds no model file (a warning on stderr says so)
   2  the tool could not do its job (bad arguments, unreadable target)
 
 \b
@@ -43,15 +44,18 @@ Face cache names both) or from --hub-id/--revision.
               help="The hub commit of the snapshot, when the folder does not say.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on internal errors.")
-@output_option
+@click.option("-o", "--output", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=str),
+              help="Write the BOM to FILE (atomically; '-' = standard output, the default).")
 def bom_command(path: str, fmt: str | None, hub_id: str | None, revision: str | None,
                 quiet: bool, verbose: bool, output: str | None) -> None:
     """Write a bill of materials for the model at PATH.
 
     The model is a machine-learning-model component (CycloneDX) or an AI package (SPDX)
     with its files and their SHA-256, the OMS root digest, licences, declared datasets,
-    base models (pedigree), the model card's facts and the scan's findings. What could
-    not be established is stated in the document, never guessed.
+    base models (pedigree), the model card's facts, the scan's findings and the openness
+    findings (licence, lineage, card). What could not be established is stated in the
+    document, never guessed.
     """
     from modeltrust import api
     from modeltrust._bom.interface import BomFormat, format_for, render
@@ -66,11 +70,16 @@ def bom_command(path: str, fmt: str | None, hub_id: str | None, revision: str | 
         evidence = api.bom_evidence(path, hub_id=hub_id, revision=revision,
                                     progress=progress, announce=announce)
     text = render(evidence, chosen)
+    if not evidence.weights_found:  # a warning, not progress: shown even with --quiet
+        note(f"no model files found in {path}: the BOM lists {len(evidence.files)} "
+             "file(s), none in a known weights format")
     if output is not None and output != "-":
         atomic_write(output, text)
         if not quiet:
             note(f"wrote {chosen.label} BOM to {output}: {len(evidence.files)} files, "
                  f"{len(evidence.datasets)} datasets, {len(evidence.ancestors)} base models, "
-                 f"{len(evidence.findings)} findings, {len(evidence.unknowns)} unknowns")
+                 f"{len(evidence.findings)} scan findings, "
+                 f"{len(evidence.assessment_findings)} openness findings, "
+                 f"{len(evidence.unknowns)} unknowns")
     else:
         click.echo(text, nl=False)
