@@ -38,6 +38,9 @@ class Accountability:
     revision: str | None
     revision_source: str | None
     date: str | None
+    original_creator: str | None = None
+    """A re-packaging's credit to the original model's creator (card ``model_creator``,
+    TheBloke-style): not the publisher of this repository."""
 
     def to_dict(self) -> dict[str, object]:
         """JSON form (the ``accountability`` object of the openness report)."""
@@ -46,7 +49,7 @@ class Accountability:
             "contacts": list(self.contacts), "security_policy": self.security_policy,
             "gated": self.gated, "gating_fields": list(self.gating_fields),
             "revision": self.revision, "revision_source": self.revision_source,
-            "date": self.date,
+            "date": self.date, "original_creator": self.original_creator,
         }
 
 
@@ -58,8 +61,7 @@ def assess_accountability(snap: Snapshot, card: Card, gguf: dict[str, dict[str, 
     security = next((snap.path_of(r) for r in sorted(snap.files) if _SECURITY.search(r)), None)
     fields = card.meta.get("extra_gated_fields") if card.meta_ok else None
     gating = tuple(sorted(str(k)[:100] for k in fields)[:50]) if isinstance(fields, dict) else ()
-    gated = _gated(card.meta.get("gated"), card.meta.get("extra_gated_prompt"), gating) \
-        if card.meta_ok else False
+    gated = gated_meta(card.meta) if card.meta_ok else False
     revision, rsource = _revision(snap)
     date = next((as_str(card.meta.get(k))[:64] for k in DATE_KEYS
                  if card.meta_ok and as_str(card.meta.get(k))), "")
@@ -69,20 +71,30 @@ def assess_accountability(snap: Snapshot, card: Card, gguf: dict[str, dict[str, 
         findings.append(finding(rules.CARD_NO_CONTACT,
                                 snap.path_of(card.rel) if card.rel else snap.shown,
                                 "no contact in the card and no SECURITY.md"))
+    creator = as_str(card.meta.get("model_creator"))[:200] if card.meta_ok else ""
     return Accountability(publisher, psource, contacts, security, gated, gating, revision,
-                          rsource, date or None)
+                          rsource, date or None, creator or None)
 
 
-def _gated(flag: object, prompt: object, fields: tuple[str, ...]) -> bool:
-    """``gated: auto|manual|true`` gates; ``false``/``no`` (as text too) does not."""
+def gated_meta(meta: dict[str, object]) -> bool:
+    """Whether the hub gates the repository.
+
+    ``gated: auto|manual|true`` gates; ``false``/``no`` (as text too) does not. Any
+    ``extra_gated_*`` key with a value (prompt, fields, heading, description, button) is
+    only shown on a gated repository, so it gates too.
+    """
+    flag = meta.get("gated")
     if isinstance(flag, str):
         flag = flag.strip().lower() not in ("", "false", "no", "0", "none", "off")
-    return bool(flag or as_str(prompt) or fields)
+    extra = any(isinstance(k, str) and k.startswith("extra_gated_")
+                and v not in (None, False, "", {}, [])
+                for k, v in list(meta.items())[:10_000])
+    return bool(flag or extra)
 
 
 def _publisher(snap: Snapshot, card: Card,
                gguf: dict[str, dict[str, str]]) -> tuple[str | None, str | None]:
-    for key in ("model_creator", "author", "organization", "publisher"):
+    for key in ("author", "organization", "publisher"):
         value = as_str(card.meta.get(key)) if card.meta_ok else ""
         if value:
             return value[:200], f"card: {key}"

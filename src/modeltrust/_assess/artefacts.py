@@ -21,7 +21,9 @@ _NOT_WEIGHT = re.compile(r"(^|/)(training_args|optimizer|scheduler|rng_state[^/]
 _INTERMEDIATE = re.compile(r"(^|/)(checkpoint[-_]?\d+|checkpoints|intermediate[^/]*|"
                            r"step[-_]?\d+)/", re.IGNORECASE)
 _PATTERNS: dict[str, str] = {
-    "training_code": r"(^|/)(train|training|finetune|fine_tune|pretrain|sft|dpo)[^/]*\.(py|sh)$",
+    "training_code": r"(^|/)([^/]*[-_])?(train|training|trainer|finetune|finetuning|"
+                     r"fine[-_]tun(e|ing)|pretrain|pretraining|sft|dpo|orpo|ppo|rlhf|grpo)"
+                     r"([-_.][^/]*)?\.(py|sh)$",
     "inference_code": r"(^|/)(inference|infer|predict|generate|run|demo|handler|pipeline|"
                       r"modeling_[^/]*)\.py$",
     "architecture_code": r"(^|/)(modeling_[^/]*|model|models|architecture)\.py$",
@@ -41,6 +43,12 @@ _PAPER_HOST = re.compile(r"arxiv\.org|doi\.org|openreview\.net|aclanthology\.org
 _CODE_HOST = re.compile(r"github\.com|gitlab\.com|huggingface\.co/[^/]+/[^/]+/blob/",
                         re.IGNORECASE)
 _MENTION = re.compile(r"`([\w./-]{1,100}\.py)`")
+
+
+def is_weight(rel: str) -> bool:
+    """A parameter file by name (not optimizer or trainer state, not an intermediate checkpoint)."""
+    return bool(_WEIGHT.search(rel)) and not _NOT_WEIGHT.search(rel) \
+        and not _INTERMEDIATE.search(rel)
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,7 @@ def collect_artefacts(snap: Snapshot, card: Card) -> Artefacts:
     from modeltrust._assess.catalogue import catalogue
 
     rels = sorted(snap.files)
-    weights = tuple(r for r in rels if _WEIGHT.search(r) and not _NOT_WEIGHT.search(r)
-                    and not _INTERMEDIATE.search(r))
+    weights = tuple(r for r in rels if is_weight(r))
     inter = tuple(r for r in rels if _WEIGHT.search(r) and _INTERMEDIATE.search(r))
     files = {k: tuple(r for r in rels if re.search(p, r, re.IGNORECASE))
              for k, p in _PATTERNS.items()}
@@ -85,25 +92,58 @@ def collect_artefacts(snap: Snapshot, card: Card) -> Artefacts:
     return Artefacts(weights, inter, files, _links(card), mentioned, known)
 
 
+_TABLE_ROW = re.compile(r"^\s*\|")
+_REPORT_LABEL = re.compile(r"\btech(nical)?[- ]?report\b", re.IGNORECASE)
+_PAPER_LABEL = re.compile(r"\bpaper\b|\bpreprint\b|\bpublication\b", re.IGNORECASE)
+_NOT_OWN = ("training_data", "evaluation")
+"""Sections whose links cite other works (datasets' and baselines' papers)."""
+
+
 def _links(card: Card) -> dict[str, tuple[str, ...]]:
-    found: dict[str, set[str]] = {}
-    for m in _LINK.finditer(card.body[:500_000]):
-        text, url = (m.group(1) or "").lower(), m.group(2) or m.group(3) or ""
-        context = text + " " + card.body[max(0, m.start() - 80):m.start()].lower()
-        kind = _link_kind(url, context)
-        if kind:
-            found.setdefault(kind, set()).add(url)
-    return {k: tuple(sorted(v)[:20]) for k, v in sorted(found.items())}
+    """Card links per artefact kind, links labelled as such first.
+
+    A link's context is its text and what precedes it on the same line (a list item's
+    ``**Paper:**`` label), never the previous line. The model's own paper or report is
+    never a link in a table row or in a training-data or evaluation section: those cite
+    datasets and baselines. A paper-host link labelled as a paper is also the technical
+    report (MOF accepts a paper that documents the model as its technical report).
+    """
+    skip = {i for kind in _NOT_OWN for a, b in card.section_ranges(kind) for i in range(a, b)}
+    ranked: dict[str, dict[str, int]] = {}
+    for i, line in enumerate(card.body[:500_000].splitlines()):
+        own = i not in skip and not _TABLE_ROW.match(line)
+        for m in _LINK.finditer(line[:5000]):
+            text, url = m.group(1) or "", m.group(2) or m.group(3) or ""
+            context = text + " " + line[:m.start()]
+            for kind, rank in _link_kinds(url, text, context, own):
+                kinds = ranked.setdefault(kind, {})
+                kinds[url] = min(rank, kinds.get(url, rank))
+    return {k: tuple(sorted(v, key=lambda u: (v[u], u))[:20]) for k, v in sorted(ranked.items())}
 
 
-def _link_kind(url: str, context: str) -> str | None:
-    if "technical report" in context or "tech report" in context:
-        return "technical_report"
-    if _PAPER_HOST.search(url) or "paper" in context:
-        return "research_paper"
+def _link_kinds(url: str, text: str, context: str, own: bool) -> list[tuple[str, int]]:
+    """(kind, rank) for one link.
+
+    Rank 0 when its own text names the kind, 1 when the line's label does, 2 when only the
+    host suggests it.
+    """
+    out: list[tuple[str, int]] = []
+    if own:
+        paper_host = bool(_PAPER_HOST.search(url))
+        if _REPORT_LABEL.search(context):
+            out.append(("technical_report", 0 if _REPORT_LABEL.search(text) else 1))
+        elif _PAPER_LABEL.search(context):
+            rank = 0 if _PAPER_LABEL.search(text) else 1
+            out.append(("research_paper", rank))
+            if paper_host:
+                out.append(("technical_report", rank))
+        elif paper_host:
+            out.append(("research_paper", 2))
     if _CODE_HOST.search(url):
+        low = context.lower()
         for kind, word in (("training_code", "train"), ("evaluation_code", "eval"),
                            ("preprocessing_code", "preprocess"), ("inference_code", "infer")):
-            if word in context or word in url.lower():
-                return kind
-    return None
+            if word in low or word in url.lower():
+                out.append((kind, 0))
+                break
+    return out

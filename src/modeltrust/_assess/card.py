@@ -140,16 +140,30 @@ class Card:
         return next((s for s in self.sections if s.kind == kind), None)
 
     def section_text(self, kind: str, limit: int = 20_000) -> str:
-        """The text under the first heading of ``kind`` up to the next heading of its level."""
+        """The text under the first heading of ``kind``, subsections included."""
         sec = self.section(kind)
-        if sec is None or sec.by != "heading":
-            return ""
+        return self.text_of(sec)[:limit] if sec is not None else ""
+
+    def text_of(self, sec: Section) -> str:
+        """The text under a heading section, up to the next heading of its level or higher."""
+        span = self.span_of(sec)
+        return "\n".join(self.body.splitlines()[span[0]:span[1]]) if span else ""
+
+    def span_of(self, sec: Section) -> tuple[int, int] | None:
+        """Body line range ``[start, end)`` under a heading section (heading line excluded)."""
+        if sec.by != "heading":
+            return None
+        layout = headings(self.body)
         first = sec.line - self.body_line
-        heads = [h for h in headings(self.body) if h[0] > first]
-        lines = self.body.splitlines()
-        level = next((lv for i, lv, _ in headings(self.body) if i == first), 1)
-        end = next((i for i, lv, _ in heads if lv <= level), len(lines))
-        return "\n".join(lines[first + 1:end])[:limit]
+        n = next((k for k, (i, _, _) in enumerate(layout) if i == first), None)
+        if n is None:
+            return None
+        return first + 1, section_end(layout, n, len(self.body.splitlines()))
+
+    def section_ranges(self, kind: str) -> list[tuple[int, int]]:
+        """Body line ranges under every heading of ``kind`` (subsections included)."""
+        spans = (self.span_of(s) for s in self.sections if s.kind == kind)
+        return [span for span in spans if span is not None]
 
 
 def _string(value: object) -> str:
@@ -357,6 +371,52 @@ def _bold_line(line: str) -> str | None:
     return text if len(text) >= 2 else None
 
 
+def section_end(layout: tuple[tuple[int, int, str], ...] | list[tuple[int, int, str]],
+                n: int, total: int) -> int:
+    """The line index where heading ``n``'s section ends.
+
+    That is the next heading of the same or a higher level: a section includes its
+    subsections.
+
+    A lone level-1 heading at the top is the card's title, not a section around the whole
+    card: it ends at the next heading of any level.
+    """
+    start, level, _ = layout[n]
+    title = n == 0 and level == 1 and not any(lv == 1 for _, lv, _ in layout[1:])
+    return next((i for i, lv, _ in layout[n + 1:] if title or lv <= level), total)
+
+
+_PLACEHOLDER = re.compile(r"\[more information needed\]|<!--.*?-->", re.IGNORECASE)
+"""Hugging Face template text that says nothing (placeholders, guidance comments)."""
+
+
+def _words(lines: list[str], layout: tuple[tuple[int, int, str], ...], n: int, end: int,
+           kind_re: re.Pattern[str]) -> int:
+    """Words under heading ``n`` up to ``end``.
+
+    Its own text and its subsections on the same topic (``### Training Dataset`` under
+    ``## Model Data``; not ``### Framework versions`` under ``## Training Details``),
+    Hugging Face template placeholders left out.
+    """
+    total, skip_to = 0, -1
+    pos = layout[n][0] + 1
+    for i, level, heading in layout[n + 1:]:
+        if i >= end:
+            break
+        if pos > skip_to:
+            total += _count(lines[pos:i])
+        if not kind_re.search(heading) and i > skip_to:
+            skip_to = next((j for j, lv, _ in layout if j > i and lv <= level), end) - 1
+        pos = i + 1
+    if pos > skip_to:
+        total += _count(lines[pos:end])
+    return total
+
+
+def _count(lines: list[str]) -> int:
+    return len(_PLACEHOLDER.sub(" ", "\n".join(lines)).split())
+
+
 def find_sections(body: str, first_line: int = 1) -> list[Section]:
     """Sections by heading, then by content (outside code and comments) for kinds missing."""
     found: list[Section] = []
@@ -364,10 +424,10 @@ def find_sections(body: str, first_line: int = 1) -> list[Section]:
     layout, code = _layout(body)
     heads = [(i, t) for i, _, t in layout]
     for n, (i, heading) in enumerate(heads):
-        end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
-        words = sum(len(ln.split()) for ln in lines[i + 1:end])
+        end = section_end(layout, n, len(lines))
         for kind, kind_re in _KIND_RES.items():
             if kind_re.search(heading):
+                words = _words(lines, layout, n, end, kind_re)
                 found.append(Section(kind, heading, first_line + i, words))
     have = {s.kind for s in found}
     for kind, hint_re in _HINT_RES.items():

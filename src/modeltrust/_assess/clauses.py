@@ -27,6 +27,7 @@ _MONEY = (r"([$\u20ac\u00a3\u00a5\u20a9\u20b9]\s?\d|\b(usd|eur|gbp|rmb|cny|jpy|k
           r"us\s?dollars?|dollars?|euros?|pounds?( sterling)?|yuan|renminbi|yen)\b|"
           r"\d[\d,.]*\s*(thousand|million|billion|mn|bn|[mkb])\b)")
 _MORE = r"(exceed\w*|in excess of|more than|greater than|over|above|at least|surpass\w*)"
+_LESS = r"(less than|fewer than|below|under|up to|no more than|not exceeding)"
 _PROHIBIT = (r"\b((shall|will|must|may|can|agree|are|is)\s*(not|never)|cannot|prohibit\w*|"
              r"forbid\w*|restrict\w*|not (be )?(permitted|allowed)|may only|shall only|no )")
 
@@ -49,6 +50,8 @@ KINDS: dict[str, tuple[str, ...]] = {
         r"\b(revenues?|turnover|sales|income|receipts)\b.{0,200}\b" + _MORE + r"\b.{0,60}"
         + _MONEY,
         r"\b" + _MORE + r"\b.{0,60}" + _MONEY + r".{0,120}\b(revenues?|turnover|sales|income)\b",
+        r"\b" + _LESS + r"\s+.{0,20}" + _MONEY + r".{0,60}\b(revenues?|turnover|sales|income)\b",
+        r"\b(revenues?|turnover|sales|income)\b.{0,80}\b" + _LESS + r"\s+.{0,20}" + _MONEY,
     ),
     "output_ban": (
         r"^(?=.*\b(outputs?|results?|generations?|generated (content|text|data))\b)"
@@ -105,16 +108,63 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 """Clause kind -> patterns (case-insensitive) that mark a sentence as that kind."""
 
+_COMM = r"(?<!non-)(?<!non )(?<!non)\bcommercial(ly)?\b"
+""""commercial" that is not part of "non-commercial"."""
+_NEG = r"\b(not|never|cannot|can't|won't)\b(?! (only|just|limited|restricted)\b)"
+"""A negation that is not "not only/limited to" (those widen a grant)."""
+
 PERMISSIONS: dict[str, str] = {
-    "non_commercial": r"\b(commercial|commercially)\s*(and|or|and/or|,)\s*non[- ]?commercial|"
-                      r"non[- ]?commercial\s*(and|or|and/or|,)\s*commercial|"
-                      r"including (for )?commercial|any purpose,? (including )?commercial",
-    "research_only": r"\bnot (only|just|limited to|restricted to)\b.{0,20}\bresearch",
+    "non_commercial": r"\b(commercial|commercially)\s*(,\s*)?(and|or|and/or|,)\s*"
+                      r"non[- ]?commercial|"
+                      r"non[- ]?commercial\s*(,\s*)?(and|or|and/or|,)\s*commercial|"
+                      r"including (for )?commercial|any purpose,? (including )?commercial|"
+                      r"\bfree (of charge )?(for|to)\b.{0,80}" + _COMM + "|"
+                      r"\b(may|can|are free to|is free to|permitted to|allowed to|"
+                      r"authori[sz]ed to|able to)\s+(be\s+)?(freely\s+)?"
+                      r"(use|used|deploy\w*|distribut\w*|exploit\w*)\b.{0,80}" + _COMM + "|"
+                      r"\b(permits?|allows?|authori[sz]es?|grants?|supports?|enables?)\b.{0,40}"
+                      + _COMM + "|" + _COMM + r" (use|uses|usage|purposes?)\b.{0,20}\b(is|are)"
+                      r" (also |fully |expressly )?(permitted|allowed|supported|welcome|granted)|"
+                      r"\bno (restrictions?|limits?|limitations?) on\b.{0,40}" + _COMM + "|"
+                      r"\bnot (limited|restricted|confined) to non[- ]?commercial",
+    "research_only": r"\bnot (only|just|limited to|restricted to)\b.{0,20}\bresearch|"
+                     r"\bresearch\s*(,\s*)?(and|or|and/or|,)\s*(non[- ]?commercial\s*,?\s*"
+                     r"(and|or)?\s*)?" + _COMM + "|" + _COMM + r"\s*(,\s*)?(and|or|and/or|,)\s*"
+                     r"research",
     "field_of_use": r"\buse\b.{0,30}\b(names?|trademarks?|trade names|logos?|marks)\b|"
-                    r"\bexcept in compliance with\b",
-    "user_threshold": r"\bliabilit\w*|\bdamages\b",
+                    r"\bexcept in compliance with\b|"
+                    r"^(?!.*(\bnot\b|\bnever\b|cannot|prohibit|forbid)).*"
+                    r"\b(no|without( any)?) (additional |further )?(use )?restrictions?\b"
+                    r"(?!.{0,30}\b(other than|except|beyond|save)\b)",
+    "user_threshold": r"\bliabilit\w*|\bdamages\b|"
+                      r"\bno (limit|cap|threshold|restriction)s? (on|for)\b.{0,40}\b(users?|"
+                      r"revenues?|turnover)\b",
+    "output_ban": r"\b(may|can|are free to|is free to|permitted to|allowed to)\s+(freely\s+)?"
+                  r"use\b.{0,60}\boutputs?\b|\bno (restrictions?|limits?) on\b.{0,40}"
+                  r"\boutputs?\b",
+    "remote_restriction": r"\b(will|shall|may|can)\s*(not|never)\b.{0,40}\bremote(ly)?\b",
 }
 """Clause kind -> a pattern that shows the sentence grants rather than restricts."""
+
+DENIALS: dict[str, str] = {
+    "non_commercial": _NEG + r".{0,60}" + _COMM + r"|\bno commercial\b|"
+                      + _COMM + r" (use|uses|usage|purposes?|exploitation|applications?|"
+                      r"deployment)\b.{0,60}\b(not (permitted|allowed|authori[sz]ed|granted)|"
+                      r"prohibited|forbidden|excluded)",
+    "output_ban": _NEG + r"|\bprohibit\w*|\bforbid\w*",
+}
+"""Clause kind -> a pattern of an explicit restriction that a grant in the same sentence
+does not cancel ("free for research, but not for commercial use")."""
+
+WEAK: dict[str, tuple[int, ...]] = {"field_of_use": (1, 2)}
+"""Clause kind -> indices of patterns that only name a policy ("acceptable use policy",
+"prohibited uses"): such sentences are quoted only when no sentence states a restriction."""
+
+_THRESHOLD_CONDITION = re.compile(
+    _COMM + r" (use|uses|usage|purposes?|exploitation|applications?|deployment)\b.{0,60}"
+    r"\b(requires?|subject to)\b", re.IGNORECASE)
+"""Commercial use that needs a licence or is subject to terms: with a threshold in the same
+sentence, a threshold clause (``user_threshold``), not a non-commercial one."""
 
 SUBSUMES: dict[str, tuple[str, ...]] = {
     "output_ban": ("field_of_use",),
@@ -125,6 +175,7 @@ SUBSUMES: dict[str, tuple[str, ...]] = {
 
 _COMPILED = {k: tuple(re.compile(p, re.IGNORECASE) for p in v) for k, v in KINDS.items()}
 _GRANTS = {k: re.compile(p, re.IGNORECASE) for k, p in PERMISSIONS.items()}
+_DENIES = {k: re.compile(p, re.IGNORECASE) for k, p in DENIALS.items()}
 _MARKUP = re.compile(r"[*_`~]+|\\(?=\S)|<[^>\n]{0,40}>|^#+\s*|^>\s*")
 _SPLIT = re.compile(r"(?<=[.;!?])\s+(?=[\"'(\u201c]?[A-Z0-9])|\n\s*\n|"
                     r"\n\s*(?=[-*\u2022]|\(?[a-z0-9]{1,3}[.)]\s)")
@@ -158,36 +209,99 @@ def sentences(text: str) -> list[tuple[int, str]]:
 
 
 def _add(out: list[tuple[int, str]], text: str, start: int, end: int) -> None:
-    chunk = text[start:end]
-    stripped = " ".join(chunk[:MAX_SENTENCE].split())
-    if stripped:
-        lead = len(chunk) - len(chunk.lstrip())
-        out.append((text.count("\n", 0, start + lead) + 1, stripped))
+    """Add one chunk; an ATX heading line inside it (``## Prohibited Uses``) stands alone."""
+    first = text.count("\n", 0, start) + 1
+    buf: list[str] = []
+    buf_line = first
+    for k, line in enumerate(text[start:end].split("\n")):
+        if line.lstrip().startswith("#"):
+            _emit(out, buf, buf_line)
+            _emit(out, [line], first + k)
+            buf, buf_line = [], first + k + 1
+        else:
+            if not buf and not line.strip():
+                buf_line = first + k + 1
+                continue
+            buf.append(line)
+        if len(out) >= MAX_SENTENCES:
+            return
+    _emit(out, buf, buf_line)
+
+
+def _emit(out: list[tuple[int, str]], lines: list[str], line: int) -> None:
+    stripped = " ".join("\n".join(lines)[:MAX_SENTENCE].split())
+    if stripped and len(out) < MAX_SENTENCES:
+        out.append((line, stripped))
 
 
 def find_clauses(text: str, path: str, first_line: int = 1) -> list[Clause]:
     """Every clause kind found in ``text`` with up to :data:`MAX_PER_KIND` quotes each.
 
     ``first_line`` is the file line ``text`` starts at (for text cut out of a card).
+    Headings and title lines are never quoted; sentences that state a restriction come
+    before sentences that only name a policy (:data:`WEAK`), in reading order within each.
     """
+    strong: list[Clause] = []
+    weak: list[Clause] = []
+    for line, sentence in sentences(text):
+        if is_heading(sentence):
+            continue
+        for kind, only_weak in sorted(_kinds(sentence).items()):
+            clause = Clause(kind, path, line + first_line - 1, quote(sentence))
+            (weak if only_weak else strong).append(clause)
     found: list[Clause] = []
     per_kind: dict[str, int] = {}
-    for line, sentence in sentences(text):
-        for kind in sorted(kinds_of(sentence)):
-            if per_kind.get(kind, 0) >= MAX_PER_KIND:
-                continue
-            per_kind[kind] = per_kind.get(kind, 0) + 1
-            found.append(Clause(kind, path, line + first_line - 1, quote(sentence)))
+    for clause in strong + weak:
+        if per_kind.get(clause.kind, 0) < MAX_PER_KIND:
+            per_kind[clause.kind] = per_kind.get(clause.kind, 0) + 1
+            found.append(clause)
     return sorted(found)
+
+
+_TITLE_WORD = re.compile(r"[A-Za-z][\w'.-]*")
+
+
+def is_heading(sentence: str) -> bool:
+    """A Markdown heading or a title line: a short line of capitalised words, no full stop.
+
+    List items and lines with sentence punctuation are sentences ("- No commercial use").
+    """
+    text = sentence.strip()
+    if text.startswith("#"):
+        return True
+    if re.match(r"([-*+\u2022]|\(?[a-z0-9]{1,3}[.)])\s", text) or re.search(r"[.;:!?,)]$", text):
+        return False
+    words = _TITLE_WORD.findall(_MARKUP.sub(" ", text))
+    if not words or len(text.split()) > 10:
+        return False
+    return all(w[0].isupper() or len(w) <= 3 for w in words)
 
 
 def kinds_of(sentence: str) -> set[str]:
     """The clause kinds one sentence shows (Markdown emphasis and markup ignored)."""
+    return set(_kinds(sentence))
+
+
+def _kinds(sentence: str) -> dict[str, bool]:
+    """Clause kinds of a sentence, each with whether only a weak pattern showed it."""
     plain = " ".join(_MARKUP.sub(" ", sentence).split())
-    kinds = {k for k, pats in _COMPILED.items() if any(p.search(plain) for p in pats)}
-    kinds -= {k for k in kinds if k in _GRANTS and _GRANTS[k].search(plain)}
+    kinds: dict[str, bool] = {}
+    for kind, pats in _COMPILED.items():
+        hits = [i for i, p in enumerate(pats) if p.search(plain)]
+        if hits:
+            kinds[kind] = all(i in WEAK.get(kind, ()) for i in hits)
+    for kind in list(kinds):
+        if kind in _GRANTS and _GRANTS[kind].search(plain) and not (
+                kind in _DENIES and _DENIES[kind].search(plain)):
+            del kinds[kind]
+    if "non_commercial" in kinds and "user_threshold" in kinds \
+            and not _DENIES["non_commercial"].search(plain) \
+            and not re.search(r"\bnon[- ]?commercial\b", plain, re.IGNORECASE) \
+            and _THRESHOLD_CONDITION.search(plain):
+        del kinds["non_commercial"]
     for kind in sorted(kinds):
-        kinds -= set(SUBSUMES.get(kind, ()))
+        for hidden in SUBSUMES.get(kind, ()):
+            kinds.pop(hidden, None)
     return kinds
 
 

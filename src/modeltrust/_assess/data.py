@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modeltrust._assess import rules
+from modeltrust._assess.accountability import gated_meta
 from modeltrust._assess.card import Card, split_front_matter
 from modeltrust._assess.catalogue import catalogue
 from modeltrust._assess.licence import resolve
@@ -139,7 +140,7 @@ def _with_card(snap: Snapshot, name: str, role: str, via: str | None = None) -> 
     meta, _ = load_yaml_mapping(meta_text) if meta_text else (None, "")
     meta = meta or {}
     spdx, terms = _licence(meta)
-    return Dataset(name, role, rel, spdx, terms, _gated(meta), _upstream(meta), via)
+    return Dataset(name, role, rel, spdx, terms, gated_meta(meta), _upstream(meta), via)
 
 
 def _licence(meta: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -166,13 +167,6 @@ def _licence(meta: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def _rank(terms: str) -> int:
     return _TERMS_ORDER.index(terms) if terms in _TERMS_ORDER else 3
-
-
-def _gated(meta: dict[str, Any]) -> bool:
-    gated = meta.get("gated")
-    if isinstance(gated, str):
-        gated = gated.strip().lower() not in ("", "false", "no", "0", "none", "off")
-    return bool(gated or meta.get("extra_gated_prompt") or meta.get("extra_gated_fields"))
 
 
 def _upstream(meta: dict[str, Any]) -> tuple[str, ...]:
@@ -220,6 +214,10 @@ def _flags(snap: Snapshot, card: Card, result: DataResult, findings: list[Findin
     if unknown:
         shown = ", ".join(unknown[:MAX_LISTED])
         more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
+        carded = sorted({d.id for d in result.datasets
+                         if d.role in ("train", "source") and d.licence is None and d.card})
+        note = (f"; with a local card that names no known licence: "
+                f"{', '.join(carded[:MAX_LISTED])}") if carded else ""
         findings.append(finding(rules.OSS_DATA_UNKNOWN, path,
                                 f"{len(unknown)} training or upstream dataset(s) without a "
-                                f"local card or known licence: {shown}{more}"))
+                                f"local card or known licence: {shown}{more}{note}"))

@@ -1,7 +1,8 @@
 """Declared lineage: what the model says it derives from, and the licence duties that follow.
 
 Sources: the card's ``base_model`` and ``base_model_relation``, PEFT's
-``adapter_config.json`` (``base_model_name_or_path``) and GGUF ``general.base_model.*``.
+``adapter_config.json`` (``base_model_name_or_path``), mergekit's ``mergekit_config.yml``
+(the models merged) and GGUF ``general.base_model.*``.
 Licence inheritance is checked where a base model's terms are known: from the base
 model's own card when it sits in the same Hugging Face cache, otherwise from the
 well-known naming of releases whose licences bind derivatives (Llama, Gemma, the Qwen
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modeltrust._assess import rules
+from modeltrust._assess.artefacts import is_weight
 from modeltrust._assess.card import Card, split_front_matter
 from modeltrust._assess.catalogue import Licence, catalogue
 from modeltrust._assess.licence import LicenceResult, resolve
@@ -31,6 +33,8 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 """A hub repository id (``org/name``): the only ids turned into cache folder names."""
 MAX_BASES = 32
 MAX_ADAPTER_CONFIGS = 16
+MAX_MERGE_CONFIGS = 4
+MERGE_CONFIG_BYTES = 64 * 1024
 README_BYTES = 256 * 1024
 
 _SEP = r"(?:^|[/_\-. ])"
@@ -59,7 +63,7 @@ _HUB = re.compile(r"^https?://(www\.)?(huggingface\.co|hf\.co|modelscope\.cn/mod
 _RELABEL_RULE = {"llama": rules.LIN_LLAMA_RELABEL, "gemma": rules.LIN_GEMMA_RELABEL}
 
 
-SOURCES = ("card", "adapter_config", "gguf")
+SOURCES = ("card", "adapter_config", "mergekit_config", "gguf")
 """Where a base model is declared, most authoritative first."""
 
 
@@ -120,9 +124,11 @@ def assess_lineage(snap: Snapshot, card: Card, gguf: dict[str, dict[str, str]],
     bases = [BaseModel(_norm(b), relation, "card", card_path, _local_licence(snap, _norm(b)))
              for b in declared]
     bases += _adapter(snap, findings)
+    bases += _mergekit(snap, findings)
     for path, meta in sorted(gguf.items()):
         bases += _gguf_bases(path, meta)
-    relation, rsource = _relation(relation, bases, len(set(declared)))
+    relation, rsource = _relation(relation, bases, len({_key(_norm(b)) for b in declared}),
+                                  _only_gguf_weights(snap))
     _conflicts(bases, findings)
     name = _model_name(snap, card, gguf)
     result = LineageResult(merge_bases(bases), relation, name, rsource)
@@ -158,16 +164,29 @@ def merge_bases(bases: list[BaseModel]) -> tuple[BaseModel, ...]:
     return tuple(sorted(out, key=BaseModel.sort_key))
 
 
-def _relation(declared: str | None, bases: list[BaseModel],
-              card_bases: int) -> tuple[str | None, str | None]:
-    """The declared relation, else what the Hub itself would infer from the files."""
+def _relation(declared: str | None, bases: list[BaseModel], card_bases: int,
+              only_gguf: bool) -> tuple[str | None, str | None]:
+    """The declared relation, else what the Hub itself would infer from the files.
+
+    An adapter config makes an adapter; a mergekit config or several card bases a merge;
+    a folder whose only weights are GGUF files, with one base on the card, a quantization
+    of that base.
+    """
     if declared is not None:
         return declared, "card"
     if any(b.source == "adapter_config" for b in bases):
         return "adapter", "inferred"
-    if card_bases > 1:
+    if card_bases > 1 or any(b.source == "mergekit_config" for b in bases):
         return "merge", "inferred"
+    if card_bases == 1 and only_gguf:
+        return "quantized", "inferred"
     return None, None
+
+
+def _only_gguf_weights(snap: Snapshot) -> bool:
+    """The snapshot's weights are all GGUF files (and there is at least one)."""
+    weights = [r for r in snap.files if is_weight(r)]
+    return bool(weights) and all(r.lower().endswith(".gguf") for r in weights)
 
 
 def _norm(text: str) -> str:
@@ -192,6 +211,42 @@ def _adapter(snap: Snapshot, findings: list[Finding]) -> list[BaseModel]:
             out.append(BaseModel(_norm(base), "adapter", "adapter_config", snap.path_of(rel),
                                  _local_licence(snap, _norm(base))))
     return out
+
+
+def _mergekit(snap: Snapshot, findings: list[Finding]) -> list[BaseModel]:
+    """The models a mergekit config merges.
+
+    ``models[].model``, ``slices[].sources[].model``, MoE ``experts[].source_model`` and
+    ``base_model`` (``model+lora`` names both).
+    """
+    out: list[BaseModel] = []
+    rels = snap.glob(r"(^|/)mergekit_(config|moe_config)\.ya?ml$")[:MAX_MERGE_CONFIGS]
+    for rel in rels:
+        data, error = snap.read_bytes(rel, MERGE_CONFIG_BYTES + 1)
+        if not error and len(data) > MERGE_CONFIG_BYTES:
+            error = f"larger than {MERGE_CONFIG_BYTES} bytes"
+        meta, reason = (None, error) if error else \
+            load_yaml_mapping(data.decode("utf-8", "replace"))
+        if meta is None:
+            findings.append(finding(rules.LIN_BAD_META, snap.path_of(rel), reason))
+            continue
+        names: list[object] = [meta.get("base_model")]
+        for item in _items(meta.get("models")):
+            names.append(item.get("model"))
+        for sl in _items(meta.get("slices")):
+            names += [src.get("model") for src in _items(sl.get("sources"))]
+        names += [e.get("source_model") for e in _items(meta.get("experts"))]
+        for name in names:
+            for part in as_str(name).split("+")[:2] if isinstance(name, str) else ():
+                if part.strip() and len(out) < MAX_BASES:
+                    out.append(BaseModel(_norm(part), "merge", "mergekit_config",
+                                         snap.path_of(rel), _local_licence(snap, _norm(part))))
+    return out
+
+
+def _items(value: object) -> list[dict[str, object]]:
+    """The mappings of a YAML list (bounded); anything else is no items."""
+    return [v for v in value[:256] if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _gguf_bases(path: str, meta: dict[str, str]) -> list[BaseModel]:
@@ -307,7 +362,7 @@ def _relabel(base: BaseModel, lic: LicenceResult, parent: Licence | None, parent
 def _naming(parent: Licence, name: str | None, base: BaseModel, path: str,
             findings: list[Finding]) -> None:
     """Llama 3 wants names to begin with "Llama 3", later versions with "Llama"."""
-    if not name:
+    if not name or _same_name(name, base.id):
         return
     want = parent.naming.lower()
     got = re.sub(r"[-_. ]+", " ", name.lower()).strip()
@@ -317,6 +372,31 @@ def _naming(parent: Licence, name: str | None, base: BaseModel, path: str,
         findings.append(finding(rules.LIN_LLAMA_NAME, path,
                                 f"model name {name!r} derives from {base.id} ({parent.name}); "
                                 f"the licence requires it to begin with {parent.naming!r}"))
+
+
+_FORMAT_SUFFIX = re.compile(
+    r"( (gguf|ggml|awq|gptq|exl2|mlx|hqq|fp8|fp16|bf16|int[48]|bnb|\d(bit|bpw)|"
+    r"q\d( ?[a-z0-9]{1,2}){0,3}|iq\d( ?[a-z0-9]{1,2}){0,3}|imatrix|quants?|quantized))+$")
+
+
+def _name_key(name: str) -> str:
+    """A name as compared to a base's.
+
+    Lower case, separators as spaces, no ``Meta`` prefix, no trailing format or
+    quantization words (``GGUF``, ``AWQ``, ``Q4_K_M``).
+    """
+    got = re.sub(r"[-_. ]+", " ", name.rsplit("/", 1)[-1].lower()).strip()
+    got = re.sub(r"^meta ", "", got)
+    return _FORMAT_SUFFIX.sub("", got).strip()
+
+
+def _same_name(name: str, base_id: str) -> bool:
+    """The model goes by its base's own name.
+
+    A copy or a re-packaging keeps it, which is what the licence asks (the naming duty is
+    for derivatives under a new name).
+    """
+    return bool(_name_key(name)) and _name_key(name) == _name_key(base_id)
 
 
 def _local_licence(snap: Snapshot, base_id: str) -> str | None:

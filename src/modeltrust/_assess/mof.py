@@ -45,7 +45,9 @@ COMPONENTS: tuple[tuple[str, int, bool, tuple[str, ...], str], ...] = (
 )
 CLASS_NAMES = {3: "III", 2: "II", 1: "I"}
 MIN_SECTION_WORDS = 20
-_HEADING = re.compile(r"^(#{1,6})\s")
+_TABLE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$", re.MULTILINE)
+_NUMBER_ROW = re.compile(r"^\s*\|.*\d.*\|", re.MULTILINE)
+"""A Markdown table (its delimiter row) with a row holding a number: a results table."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,10 @@ def _locate(key: str, art: Artefacts, card: Card, lic: LicenceResult, data: Data
     if paths:
         spdx, src = local.of(paths[0])
         return "snapshot", paths[0], spdx, src
+    if key == "data_card" and card.rel is not None:
+        found = _data_card(card, data, model)
+        if found is not None:
+            return found
     in_card = _in_card(key, card, data)
     if in_card:
         return "card", in_card, model[0], model[1]
@@ -155,39 +161,10 @@ def _locate(key: str, art: Artefacts, card: Card, lic: LicenceResult, data: Data
     if key in ("architecture_code", "inference_code", "libraries") and art.library:
         spdx = catalogue().libraries[art.library]
         return "library", f"library_name: {art.library}", spdx, f"{art.library} licence"
-    links = _own_links(key, art.links.get(key, ()), card)
+    links = art.links.get(key, ())
     if links:
         return "linked", links[0], None, None
     return "absent", "", None, None
-
-
-def _own_links(key: str, links: tuple[str, ...], card: Card) -> tuple[str, ...]:
-    """Drop paper links cited only in training-data sections: those are the datasets' papers."""
-    if key not in ("research_paper", "technical_report") or not links:
-        return links
-    data_text = "\n".join(_section_texts(card, "training_data"))
-    return tuple(u for u in links if card.body.count(u) > data_text.count(u))
-
-
-def _section_texts(card: Card, kind: str) -> list[str]:
-    """The text under every heading of ``kind``, each up to the next heading of its level."""
-    lines = card.body.splitlines()
-    out: list[str] = []
-    for sec in card.sections:
-        if sec.kind != kind or sec.by != "heading":
-            continue
-        start = sec.line - card.body_line
-        if not 0 <= start < len(lines):
-            continue
-        level = len(lines[start]) - len(lines[start].lstrip("#"))
-        body: list[str] = []
-        for ln in lines[start + 1:]:
-            m = _HEADING.match(ln)
-            if m and len(m.group(1)) <= level:
-                break
-            body.append(ln)
-        out.append("\n".join(body))
-    return out
 
 
 def _files(key: str, art: Artefacts) -> tuple[str, ...]:
@@ -206,19 +183,38 @@ def _in_card(key: str, card: Card, data: DataResult) -> str:
     if key == "evaluation_results":
         if isinstance(card.meta.get("model-index"), list):
             return f"{card.rel}: model-index"
-        sec = card.section("evaluation")
-        if sec is not None and sec.by == "heading" and sec.words >= MIN_SECTION_WORDS:
-            return f"{card.rel}: section '{sec.heading}' (line {sec.line})"
-    if key == "data_card":
-        cards = sorted(d.card for d in data.datasets if d.card)
-        if cards:
-            return cards[0]
-        sec = card.section("training_data")
-        if sec is not None and data.description_words >= 3 * MIN_SECTION_WORDS:
-            return f"{card.rel}: section '{sec.heading}' (line {sec.line})"
+        for sec in (s for s in card.sections if s.kind == "evaluation" and s.by == "heading"):
+            text = card.text_of(sec)
+            if sec.words >= MIN_SECTION_WORDS or (_TABLE.search(text)
+                                                  and _NUMBER_ROW.search(text)):
+                return f"{card.rel}: section '{sec.heading}' (line {sec.line})"
     if key == "samples" and card.meta.get("widget"):
         return f"{card.rel}: widget"
     return ""
+
+
+def _data_card(card: Card, data: DataResult, model: tuple[str | None, str | None]
+               ) -> tuple[str, str, str | None, str | None] | None:
+    """The data card and its licence.
+
+    A dataset's own card (under that card's licence, never the model's), else the model
+    card's training-data section (under the model card's licence).
+
+    The first candidate whose licence is open for documents wins; else the first found,
+    so that the report says why it does not count.
+    """
+    cands: list[tuple[str, str, str | None, str | None]] = []
+    for d in sorted(data.datasets, key=lambda d: (d.role != "train", d.card or "", d.id)):
+        if d.card:
+            cands.append(("snapshot", d.card, d.licence,
+                          f"dataset card ({d.id})" if d.licence else None))
+    sec = card.section("training_data")
+    if sec is not None and data.description_words >= 3 * MIN_SECTION_WORDS:
+        cands.append(("card", f"{card.rel}: section '{sec.heading}' (line {sec.line})",
+                      model[0], model[1]))
+    good = next((c for c in cands if c[2] and set(open_types_of(c[2])) & {"document", "code"}),
+                None)
+    return good or (cands[0] if cands else None)
 
 
 def _datasets(key: str, data: DataResult) -> tuple[str, str, str | None, str | None]:

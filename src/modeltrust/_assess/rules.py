@@ -169,7 +169,7 @@ OSS_NO_DATA = rule(
     fix="Ask the publisher for data information.",
 )
 OSS_DATA_NC = rule(
-    "MT-OSS-003", "Upstream dataset is non-commercial or research-only", Severity.MEDIUM,
+    "MT-OSS-003", "Dataset is non-commercial or research-only", Severity.MEDIUM,
     """
     A declared dataset, or a dataset further upstream (in the ``source_datasets`` of a
     local dataset card), carries a non-commercial or research-only licence, which may
@@ -178,15 +178,16 @@ OSS_DATA_NC = rule(
     fix="Check whether the dataset's terms reach the model for your use.",
 )
 OSS_DATA_UNKNOWN = rule(
-    "MT-OSS-004", "Upstream dataset licence unknown", Severity.LOW,
+    "MT-OSS-004", "Training or upstream dataset licence unknown", Severity.LOW,
     """
     A declared training dataset (or an upstream source dataset) has no local dataset card,
-    or its card declares no known licence, so its terms could not be checked offline.
+    or its card declares no known licence (``license: other`` without an identifiable
+    ``license_name``), so its terms could not be checked offline.
     """,
     fix="Download the dataset cards next to the model and run the assessment again.",
 )
 OSS_DATA_GATED = rule(
-    "MT-OSS-005", "Gated upstream dataset", Severity.INFO,
+    "MT-OSS-005", "Gated dataset", Severity.INFO,
     """
     A declared dataset is gated (access requires accepting extra terms), so it is not
     freely obtainable as OSAID's data information requires.
