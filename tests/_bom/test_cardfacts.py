@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from modeltrust._assess.card import Card, find_sections
-from modeltrust._bom import cardfacts
 from modeltrust._bom.cardfacts import (
     MAX_QUOTE,
     considerations,
@@ -65,28 +64,3 @@ def test_modalities() -> None:
     assert modalities("text-generation") == (("text",), ("text",))
     assert modalities("sentence-similarity") == (("text",), ("embedding",))
     assert modalities(None) == modalities("unheard-of") == ((), ())
-
-
-@pytest.mark.parametrize("title", [
-    "Model Card for Model ID", "Uploaded model", "Uploaded  model", "Model Card",
-    "Model card", "README", "{{ model_id }}",
-    "Model Card for {{ model_id | default('Model ID', true) }}", "**Model Card**", "", "  ",
-    "<model_id>",
-])
-def test_template_placeholders_are_not_names(title: str) -> None:
-    assert cardfacts.is_placeholder(title)
-    assert cardfacts.model_name(None, title=title) is None
-
-
-def test_naming_rule_takes_the_first_real_name() -> None:
-    assert cardfacts.model_name("Uploaded model", "tiny-chat", "folder") == "tiny-chat"
-    assert cardfacts.model_name(None, None, "my-folder", title="Great Model") == "my-folder"
-    assert cardfacts.model_name(None, title="Model Card for acme/tiny-chat") == "acme/tiny-chat"
-    assert cardfacts.model_name(None, title="all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
-    assert cardfacts.model_name("  spaced \n name ") == "spaced name"
-    assert len(cardfacts.model_name("x" * 5000) or "") == cardfacts.MAX_NAME
-
-
-def test_names_read_as_they_are() -> None:
-    assert cardfacts.model_name("evil\x1b[31m\nname\u202e") == "evil [31m name"
-    assert cardfacts.model_name("\u202e\u200b", "fallback") == "fallback"

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from modeltrust._assess import rules
 from modeltrust._assess.artefacts import is_weight
-from modeltrust._assess.card import Card, split_front_matter
+from modeltrust._assess.card import Card, headings, split_front_matter
 from modeltrust._assess.catalogue import Licence, catalogue
 from modeltrust._assess.licence import LicenceResult, resolve
+from modeltrust._assess.naming import model_name
 from modeltrust._assess.snapshot import Snapshot, decode_text
 from modeltrust._assess.yamlsafe import as_list, as_str, load_json_mapping, load_yaml_mapping
 from modeltrust.findings import Finding, Location
@@ -283,17 +284,16 @@ def _conflicts(bases: list[BaseModel], findings: list[Finding]) -> None:
 
 
 def _model_name(snap: Snapshot, card: Card, gguf: dict[str, dict[str, str]]) -> str | None:
-    name = as_str(card.meta.get("model_name"))
+    """The model's name by the rule in :mod:`.naming` (shared with the BOM)."""
     index = card.meta.get("model-index")
-    if not name and isinstance(index, list) and index and isinstance(index[0], dict):
-        name = as_str(index[0].get("name"))
-    for meta in gguf.values():
-        name = name or meta.get("general.name", "")
-    if not name and snap.cache_root is not None:
-        name = snap.cache_root.name.split("--")[-1]
-    if not name and snap.single is None:
-        name = snap.root.resolve().name
-    return name[:300] or None
+    indexed = (as_str(index[0].get("name")) if isinstance(index, list) and index
+               and isinstance(index[0], dict) else "")
+    gguf_names = [meta.get("general.name", "") for meta in gguf.values()]
+    repo = snap.cache_root.name.split("--")[-1] if snap.cache_root is not None else None
+    folder = snap.root.resolve().name if snap.single is None else None
+    title = next((text for _line, level, text in headings(card.body) if level == 1), None)
+    return model_name(as_str(card.meta.get("model_name")), indexed, *gguf_names, repo, folder,
+                      title=title)
 
 
 def base_licence(base: BaseModel) -> tuple[Licence | None, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 from modeltrust._assess.card import Card
@@ -50,18 +49,7 @@ _MODALITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 """Hugging Face pipeline tag -> (input modalities, output modalities)."""
 
-_PLACEHOLDERS = frozenset({
-    "model card for model id", "model card for model", "model card", "model-card",
-    "uploaded model", "readme", "readme.md", "model", "model id", "model_id", "model name",
-    "model_name", "your model name", "my model", "untitled", "title", "more information needed",
-    "[more information needed]", "[optional]", "none", "null", "n/a", "todo", "tbd",
-})
-"""Headings and names that card templates (Hugging Face, PEFT, Unsloth, TRL...) write when
-the author did not fill them in, compared case- and space-insensitively."""
-_TEMPLATE_MARK = re.compile(r"\{\{|\}\}|\{%|%\}|<model[_ -]?(?:id|name)>", re.IGNORECASE)
-_CARD_FOR = re.compile(r"^model\s*card\s*(?:for|of)\s*:?\s*", re.IGNORECASE)
-MAX_NAME = 300
-"""Characters of a model name (openness bounds ``lineage.model_name`` the same way)."""
+
 
 _MD_NOISE = re.compile(r"```.*?```|<[^>\n]{1,200}>|!\[[^\]]*\]\([^)]*\)", re.DOTALL)
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -115,34 +103,6 @@ def title_and_description(card: Card) -> tuple[str | None, str | None]:
             break
     desc = plain(" ".join(para), 600) if para else None
     return title, desc or None
-
-
-def is_placeholder(name: str | None) -> bool:
-    """True when ``name`` is empty, a template's unfilled heading or raw template syntax."""
-    text = " ".join((name or "").split()).strip(" #*_`:.-").lower()
-    return not text or text in _PLACEHOLDERS or bool(_TEMPLATE_MARK.search(text))
-
-
-def model_name(*candidates: str | None, title: str | None = None) -> str | None:
-    """The first candidate that is a real name, else the card's H1 when it is one.
-
-    ``candidates`` come in the order of the naming rule (declared name, hub repository
-    name, folder name); an H1 of the form ``Model Card for X`` names ``X``.
-    """
-    for name in candidates:
-        if name and not is_placeholder(name) and (clean := _clean_name(name)):
-            return clean
-    if title:
-        title = _CARD_FOR.sub("", title.strip()) or title
-        if not is_placeholder(title):
-            return _clean_name(title) or None
-    return None
-
-
-def _clean_name(name: str) -> str:
-    """One line, no control or bidi-override characters (a name must read as it is)."""
-    kept = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in name)
-    return " ".join(kept.split())[:MAX_NAME]
 
 
 def section_quote(card: Card, kind: str) -> str | None:

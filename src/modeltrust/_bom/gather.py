@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from modeltrust import __version__
 from modeltrust._assess.card import read_card
 from modeltrust._assess.lineage import HUB_ID
+from modeltrust._assess.naming import model_name
 from modeltrust._assess.snapshot import Snapshot, open_snapshot
 from modeltrust._assess.yamlsafe import as_list, as_str
 from modeltrust._bom import cardfacts
@@ -292,7 +293,7 @@ def _name(openness: OpennessReport, snap: Snapshot, hub: str | None,
         fallbacks.add(snap.cache_root.name.split("--")[-1])
     declared = assessed if assessed not in fallbacks else None
     hub_name = hub.split("/", 1)[1] if hub else None
-    return (cardfacts.model_name(declared, hub_name, assessed, title=title)
+    return (model_name(declared, hub_name, assessed, title=title)
             or _basename(snap))
 
 
