@@ -19,10 +19,12 @@ from helpers.code_samples import (
     ESCAPES,
     FILE_WRITES,
     IMPORT_TIME,
+    LIBRARY_PATTERNS,
     MARKER,
     MEMBER_ALIASES,
     MODELING,
     PROCESS_SPELLINGS,
+    STILL_IMPORT_TIME,
     b64,
     bz2_b64,
     layered_exec,
@@ -641,3 +643,80 @@ def test_unparsable_source_is_searched_as_text() -> None:
     f = only(r, "MT-CODE-020")[0]
     assert f.severity is H and "mentions os.system" in f.evidence
     assert only(check("print 'python 2'\n"), "MT-CODE-020")[0].severity is M
+
+
+# -- ordinary library patterns (red team r24, r25, r26, r31) ----------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_PATTERNS))
+def test_library_patterns_are_not_import_time_execution(name: str) -> None:
+    r = check(LIBRARY_PATTERNS[name])
+    early = [f for f in r.findings if f.severity > L
+             and (f.location.detail or "").startswith("runs at import time")]
+    assert early == [], r.findings
+    assert all(f.severity <= H for f in r.findings), r.findings
+
+
+@pytest.mark.parametrize("name", sorted(STILL_IMPORT_TIME))
+def test_malicious_variants_stay_import_time(name: str) -> None:
+    r = check(STILL_IMPORT_TIME[name])
+    assert any(f.severity >= H and (f.location.detail or "").startswith("runs at import time")
+               for f in r.findings), r.findings
+
+
+def test_and_joined_main_guard_is_script_only() -> None:
+    r = check(LIBRARY_PATTERNS["and-joined main guard"])
+    assert real(r) == [("MT-CODE-001", M, 3)]
+    assert only(r, "MT-CODE-001")[0].location.detail == (
+        "runs only when the file is executed as a script")
+    # operands after the __name__ test run only when it holds
+    r = check(f"import os\nif __name__ == '__main__' and os.system({MARKER!r}):\n    pass\n")
+    assert real(r) == [("MT-CODE-001", M, 2)]
+
+
+def test_docstring_mentioning_main_keeps_the_guard() -> None:
+    src = ('"""Run as: if __name__ == \'__main__\': main()"""\nimport os\n'
+           "if __name__ == '__main__':\n    os.system('x')\n")
+    assert real(check(src)) == [("MT-CODE-001", M, 4)]
+
+
+def test_lazy_loader_nested_function_is_low_and_not_import_time() -> None:
+    r = check(LIBRARY_PATTERNS["lazy loader returns nested __getattr__"])
+    assert real(r) == [("MT-CODE-002", L, 4)]
+    f = only(r, "MT-CODE-002")[0]
+    assert f.location.detail == "runs when _attach.<locals>.__getattr__() is called"
+    assert "own package" in f.evidence
+
+
+def test_lazy_loader_called_at_import_stays_low_for_own_submodules() -> None:
+    src = LIBRARY_PATTERNS["lazy loader returns nested __getattr__"] + "__getattr__('x')\n"
+    f = only(check(src), "MT-CODE-002")[0]
+    assert f.severity is L and f.location.detail.startswith("runs at import time (via _attach")
+
+
+def test_type_objects_in_registries_are_silent() -> None:
+    assert real(check(LIBRARY_PATTERNS["types as registry keys"])) == []
+
+
+def test_exec_of_a_literal_import_is_low() -> None:
+    r = check(LIBRARY_PATTERNS["exec of a literal star import"])
+    assert real(r) == [("MT-CODE-002", L, 2)]
+    assert "only imports and defines names" in only(r, "MT-CODE-002")[0].evidence
+
+
+@pytest.mark.parametrize(("source", "severity"), [
+    ("x = eval('1 + 2')\n", M),
+    ("exec('foo.bar()')\n", M),
+    ("c = compile('import json', 'x', 'exec')\n", L),
+    ("exec(\"open('/tmp/x', 'w')\")\n", H),
+])
+def test_exec_of_a_literal_is_graded_by_its_content(source: str, severity: Severity) -> None:
+    assert only(check(source), "MT-CODE-002")[0].severity is severity
+
+
+def test_own_submodule_imports_are_low() -> None:
+    for name in ("own submodule by __spec__.parent", "own submodule by __name__",
+                 "own submodule relative", "own submodule via f-string local"):
+        r = check(LIBRARY_PATTERNS[name])
+        assert [sev for _rule, sev, _line in real(r)] == [L], (name, r.findings)
+

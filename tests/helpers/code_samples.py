@@ -278,3 +278,126 @@ SD15_INDEX = {
     "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
     "vae": ["diffusers", "AutoencoderKL"],
 }
+
+
+# -- ordinary library code that must not be graded as import-time execution (red team r24-r31) --
+
+LIBRARY_PATTERNS = {
+    "and-joined main guard": "import sys, pty\n"
+                             "if sys.platform != 'win32' and __name__ == '__main__':\n"
+                             "    pty.spawn(['ls'])\n",
+    "main guard first in and": "import os\nif '__main__' == __name__ and os.name == 'posix':\n"
+                               f"    os.system({_CMD})\n",
+    "lazy loader returns nested __getattr__": "import importlib\ndef _attach(n):\n"
+                                              "    def __getattr__(name):\n"
+                                              "        return importlib.import_module("
+                                              "n + '.' + name)\n"
+                                              "    def __dir__():\n        return []\n"
+                                              "    return __getattr__, __dir__\n"
+                                              "__getattr__, __dir__ = _attach(__name__)\n",
+    "types as registry keys": "import types\nREG = {}\ndef add(t, f):\n    REG[t] = f\n"
+                              "add(types.FunctionType, repr)\nadd(types.CodeType, repr)\n"
+                              "class Representer:\n    @classmethod\n"
+                              "    def add_representer(cls, t, f):\n        pass\n"
+                              "Representer.add_representer(types.FunctionType, repr)\n",
+    "exec of a literal star import": "_n = {}\nexec('from cupy.fft import *', _n)\n"
+                                     "del _n['__builtins__']\nfft_all = list(_n)\n",
+    "exec of a literal os star import": "_n = {}\nexec('from os import *', _n)\n",
+    "own submodule by __spec__.parent": "__import__(__spec__.parent + '.linalg')\n",
+    "own submodule by __name__": "import importlib\nm = importlib.import_module(__name__ + '.x')\n",
+    "own submodule relative": "import importlib\ndef load(name):\n"
+                              "    return importlib.import_module('.' + name, __package__)\n",
+    "own submodule via f-string local": "import importlib\ndef load(name):\n"
+                                        "    path = f'{__name__}.{name}'\n"
+                                        "    return importlib.import_module(path)\n",
+    "decorator wrapper never called at import": "import os\ndef deco(f):\n"
+                                                "    def wrapper(*a):\n"
+                                                f"        os.system({_CMD})\n"
+                                                "        return f(*a)\n    return wrapper\n"
+                                                "@deco\ndef g():\n    pass\n",
+}
+"""Each: at most low at import time (the decorator wrapper: not import-time)."""
+
+STILL_IMPORT_TIME = {
+    "or-joined guard": f"import os\nif __name__ == '__main__' or True:\n    os.system({_CMD})\n",
+    "not-equal guard in and": "import os\nif True and __name__ != '__main__':\n"
+                              f"    os.system({_CMD})\n",
+    "else of and-joined guard": "import os\nif os.name and __name__ == '__main__':\n    pass\n"
+                                f"else:\n    os.system({_CMD})\n",
+    "guard operand before the test": f"import os\nif os.system({_CMD}) and __name__ == '__main__':"
+                                     "\n    pass\n",
+    "__name__ rebound": f"import os\n__name__ = '__main__'\nif __name__ == '__main__':\n"
+                        f"    os.system({_CMD})\n",
+    "__name__ rebound by exec": "import os\nexec(\"__name__ = '__main__'\")\n"
+                                f"if __name__ == '__main__':\n    os.system({_CMD})\n",
+    "__name__ rebound through globals()": "import os\n"
+                                          "globals()['__na' + 'me__'] = '__ma' + 'in__'\n"
+                                          f"if __name__ == '__main__':\n    os.system({_CMD})\n",
+    "nested function called": "import os\ndef outer():\n    def inner():\n"
+                              f"        os.system({_CMD})\n    inner()\nouter()\n",
+    "nested function returned and called": "import os\ndef outer():\n    def inner():\n"
+                                           f"        os.system({_CMD})\n    return inner\n"
+                                           "outer()()\n",
+    "nested function returned, bound, called": "import os\ndef outer():\n    def a():\n"
+                                               f"        os.system({_CMD})\n    def b():\n"
+                                               "        pass\n    return a, b\nx, y = outer()\n"
+                                               "x()\n",
+    "nested function handed to a thread": "import os, threading\ndef outer():\n    def inner():\n"
+                                          f"        os.system({_CMD})\n"
+                                          "    threading.Thread(target=inner).start()\nouter()\n",
+    "nested sibling call": f"import os\ndef outer():\n    def a():\n        os.system({_CMD})\n"
+                           "    def b():\n        a()\n    b()\nouter()\n",
+    "nested function run by its decorator": "import os\ndef run(f):\n    f()\n    return f\n"
+                                            "def outer():\n    @run\n    def inner():\n"
+                                            f"        os.system({_CMD})\nouter()\n",
+    "nested function in a list": "import os\ndef outer():\n    def inner():\n"
+                                 f"        os.system({_CMD})\n"
+                                 "    for f in [inner]:\n        f()\nouter()\n",
+    "decorated function called at import": "import os\ndef deco(f):\n    def wrapper(*a):\n"
+                                           f"        os.system({_CMD})\n        return f(*a)\n"
+                                           "    return wrapper\n@deco\ndef g():\n    pass\ng()\n",
+    "decorator factory wrapper called": "import os\ndef deco(x):\n    def d(f):\n"
+                                        f"        def w(*a):\n            os.system({_CMD})\n"
+                                        "        return w\n    return d\n@deco(1)\ndef g():\n"
+                                        "    pass\ng()\n",
+    "FunctionType built and called": "import types\ndef f():\n    pass\n"
+                                     "types.FunctionType(f.__code__, {})()\n",
+    "FunctionType through partial": "import types, functools\ndef f():\n    pass\n"
+                                    "functools.partial(types.FunctionType, f.__code__)({})()\n",
+    "FunctionType to a helper that calls it": "import types\ndef f():\n    pass\n"
+                                              "def mk(ctor, c):\n    return ctor(c, {})\n"
+                                              "mk(types.FunctionType, f.__code__)()\n",
+    "FunctionType kept as a dispatch value": "import types\nR = {}\ndef add(k, v):\n    R[k] = v\n"
+                                             "add('mk', types.FunctionType)\n",
+    "Popen submitted to an executor": "import subprocess\nfrom concurrent.futures import "
+                                      "ThreadPoolExecutor\n"
+                                      f"ThreadPoolExecutor().submit(subprocess.Popen, {_CMD})\n",
+    "os.system to an imported helper": "import os\nfrom helpers import run\n"
+                                       f"run(os.system, {_CMD})\n",
+    "ctypes.CDLL to LibraryLoader": "import ctypes\nlibs = ctypes.LibraryLoader(ctypes.CDLL)\n",
+    "exec literal with a process": f"exec(\"import os; os.system({_CMD})\")\n",
+    "exec literal using the file's import": f"import os\nexec(\"os.system({_CMD})\")\n",
+    "exec literal bytes": f"exec(b\"import os; os.system({_CMD})\")\n",
+    "exec literal binds an alias": f"exec('from os import system as s')\ns({_CMD})\n",
+    "exec literal star import then call": f"exec('from os import *')\nsystem({_CMD})\n",
+    "exec literal namespace lookup": "_n = {}\nexec('from os import *', _n)\n"
+                                     f"_n['system']({_CMD})\n",
+    "exec literal namespace get": f"_n = {{}}\nexec('from os import system', _n)\n"
+                                  f"f = _n.get('system')\nf({_CMD})\n",
+    "exec literal assignment": f"exec(\"s = __import__('os').system\")\ns({_CMD})\n",
+    "eval literal reference": f"import os\nf = eval('os.system')\nf({_CMD})\n",
+    "import by argv": "import importlib, sys\nm = importlib.import_module(sys.argv[1])\n",
+    "import argv plus submodule": "import importlib, sys\n"
+                                  "m = importlib.import_module(sys.argv[1] + '.x')\n",
+    "own package after __name__ rebound": "import importlib\n__name__ = 'os'\n"
+                                          "m = importlib.import_module(__name__ + '.path')\n",
+    "relative to an argv package": "import importlib, sys\n"
+                                   "m = importlib.import_module('.x', sys.argv[1])\n",
+    "package parameter also bound to a literal": "import importlib\ndef load(pkg):\n"
+                                                 "    return importlib.import_module(pkg + '.x')\n"
+                                                 "load(__name__)\nload('os')\n",
+    "package parameter handed on": "import importlib\ndef load(pkg):\n"
+                                   "    return importlib.import_module(pkg + '.x')\n"
+                                   "load(__name__)\nHOOKS = [load]\n",
+}
+"""Each: a high or critical finding that runs at import time."""

@@ -23,7 +23,7 @@ import re
 
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
-from modeltrust._scanners.code.analyzer import Analyzer, Hit, count_tokens, error_line, parse
+from modeltrust._scanners.code.analyzer import Analyzer, Hit, error_line
 from modeltrust._scanners.code.capabilities import (
     CALL,
     FILE_WRITE,
@@ -40,6 +40,7 @@ from modeltrust._scanners.code.capabilities import (
     SCRIPT,
     UNPARSABLE,
 )
+from modeltrust._scanners.code.collect import count_tokens, parse
 from modeltrust._scanners.code.decode import State
 from modeltrust._scanners.interface import Result, ScanContext, Scanner
 from modeltrust._source.interface import Artifact, Buffer

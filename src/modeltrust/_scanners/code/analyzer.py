@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import itertools
 import re
 import time
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from modeltrust._scanners.code.capabilities import (
     CALL,
     CREDENTIALS,
     DYNAMIC,
+    GRADES,
     IMPORT,
     INIT,
     MAX_DECODE_DEPTH,
@@ -21,6 +21,7 @@ from modeltrust._scanners.code.capabilities import (
     NATIVE,
     NETWORK,
     OBFUSCATED,
+    ORDER,
     PROCESS,
     SCRIPT,
     SECRET_PATH,
@@ -28,12 +29,23 @@ from modeltrust._scanners.code.capabilities import (
     SINK_PICKLE,
     classify,
 )
-from modeltrust._scanners.code.checks import PATH_JOINS, ArgumentChecks, div_parts
+from modeltrust._scanners.code.checks import PATH_JOINS, div_parts
+from modeltrust._scanners.code.collect import Collector, count_tokens, parse
 from modeltrust._scanners.code.decode import DECODERS, Decoded, State, marshalled, preview
+from modeltrust._scanners.code.literal import benign, literal_text
 from modeltrust._scanners.code.reach import Reach
+from modeltrust._scanners.code.scopes import Scope, guard_split
 from modeltrust.findings import Rule, Severity
 
 CONSTRUCTORS = ("__init__", "__new__", "__post_init__")
+NESTED_CLASS = "<nested>"
+"""Class-body marker for classes defined inside functions (their methods run with them)."""
+_PASSIVE_DECORATORS = frozenset({
+    "functools.wraps", "functools.lru_cache", "functools.cache", "functools.cached_property",
+    "builtins.property", "builtins.staticmethod", "builtins.classmethod",
+    "contextlib.contextmanager", "contextlib.asynccontextmanager", "typing.overload",
+    "abc.abstractmethod"})
+"""Decorators that wrap a nested function without calling it."""
 
 
 @dataclass(frozen=True)
@@ -48,43 +60,14 @@ class Hit:
     """Highest severity allowed (code found in encoded data that is not shown to run)."""
 
 
-def parse(raw: bytes) -> ast.Module | str:
-    """The syntax tree, or why there is none (never compiles to bytecode)."""
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(raw, filename="<model code>")
-    except SyntaxError as exc:
-        if exc.lineno is None:
-            return f"syntax error: {exc.msg}"
-        return f"syntax error at line {exc.lineno}: {exc.msg}"
-    except (ValueError, RecursionError, MemoryError, OverflowError, UnicodeError) as exc:
-        return f"cannot parse: {type(exc).__name__}: {str(exc)[:200]}"
-
-
-_TOKEN = re.compile(rb"\w+|[^\w\s]")
-
-
-def count_tokens(raw: bytes, limit: int) -> int:
-    """Tokens in ``raw`` (an upper bound on syntax nodes), counting no further than ``limit``."""
-    return sum(1 for _ in itertools.islice(_TOKEN.finditer(raw), limit + 1))
-
-
 def error_line(message: str) -> int | None:
     m = re.match(r"syntax error at line (\d+)", message)
     return int(m.group(1)) if m else None
 
 
 def is_main_guard(test: ast.expr) -> bool:
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-            and isinstance(test.ops[0], ast.Eq)):
-        return False
-    sides = [test.left, test.comparators[0]]
-    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
-    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
-    return bool(names and consts)
+    """``__name__ == "__main__"``, alone or as one operand of ``and``."""
+    return guard_split(test) is not None
 
 
 _Frame = tuple[ast.AST, str, str, str | None, int]
@@ -92,7 +75,7 @@ _Frame = tuple[ast.AST, str, str, str | None, int]
 _Child = tuple[ast.AST, str, str, str | None]
 
 
-class Analyzer(ArgumentChecks):
+class Analyzer(Collector):
     """One source text (a file, or a payload decoded from one): imports, calls, contexts."""
 
     def __init__(self, tree: ast.Module, lines: list[str], state: State, depth: int,
@@ -114,6 +97,16 @@ class Analyzer(ArgumentChecks):
         self.handled: set[int] = set()
         self.blobs: list[tuple[int, bytes]] = []
         """Literal bytes handed to a deserialiser (line, data): scanned as files of their own."""
+        self.scopes: dict[str, Scope | None] = {}
+        """Functions by owner name (None when two definitions share one)."""
+        self.calls_by_name: dict[str, list[ast.Call]] = {}
+        self.identity_rewritten = False
+        self.results: dict[str, tuple[str, int]] = {}
+        """Names bound to what calling a function returned (``f = outer()``: outer, once;
+        ``@deco(x) def g``: deco, twice)."""
+        self.exec_spaces: set[str] = set()
+        """Dictionaries that ``exec`` of a literal binds names in: ``exec(src, ns)``."""
+        self.returned_ids: set[int] = set()
 
     def run(self) -> None:
         """Collect imports and aliases, then walk every statement in its context."""
@@ -123,74 +116,6 @@ class Analyzer(ArgumentChecks):
     def propagate(self) -> None:
         """Code reached at import time (or from ``__init__``) takes that context."""
         self.hits = self.reach.promote(self.hits)
-
-    # -- collection --------------------------------------------------------------------------
-
-    def _collect(self) -> None:
-        assigns: list[tuple[str, ast.expr]] = []
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    top = a.name.split(".")[0]
-                    self.imports.add(top)
-                    self.aliases[a.asname or top] = a.name if a.asname else top
-            elif isinstance(node, ast.ImportFrom):
-                self._import_from(node)
-            elif isinstance(node, ast.Assign):
-                for tgt in node.targets:
-                    assigns += _pairs(tgt, node.value)
-            elif isinstance(node, ast.AnnAssign | ast.NamedExpr) and node.value is not None:
-                assigns += _pairs(node.target, node.value)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                assigns += _defaults(node.args)  # def f(run=os.system): run(...)
-        members: list[tuple[str, ast.expr]] = []
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.ClassDef):
-                for stmt in node.body:
-                    if isinstance(stmt, ast.Assign):
-                        members += [p for t in stmt.targets for p in _pairs(t, stmt.value)]
-            elif isinstance(node, ast.Assign):
-                members += [(t.attr, node.value) for t in node.targets
-                            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
-                            and t.value.id in ("self", "cls")]
-        counts: dict[str, int] = {}
-        for stmt in self.tree.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.defined.add(stmt.name)
-                if isinstance(stmt, ast.ClassDef):
-                    self.reach.add_class(stmt, self.defined)
-            elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                  and isinstance(stmt.targets[0], ast.Name)):
-                name = stmt.targets[0].id
-                counts[name] = counts.get(name, 0) + 1
-                self.consts[name] = stmt.value
-                if isinstance(stmt.value, ast.Lambda):
-                    self.defined.add(name)
-        for name, n in counts.items():
-            if n > 1:
-                del self.consts[name]
-        for _ in range(2):
-            for target, value in assigns:
-                q = self._qualname(value)
-                if q is not None:
-                    self.aliases[target] = q
-            for target, value in members:
-                q = self._qualname(value)
-                if q is not None:
-                    self.members[target] = q
-
-    def _import_from(self, node: ast.ImportFrom) -> None:
-        mod = node.module or ""
-        if node.level:
-            if node.level == 1 and mod:
-                self.relative.add(mod)
-            return
-        self.imports.add(mod.split(".")[0])
-        for a in node.names:
-            if a.name == "*":
-                self.star.append(mod)
-            else:
-                self.aliases[a.asname or a.name] = f"{mod}.{a.name}"
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -223,10 +148,22 @@ class Analyzer(ArgumentChecks):
             return self._function(node, ctx, owner, cls)
         if isinstance(node, ast.ClassDef):
             return self._class(node, ctx, owner)
-        if isinstance(node, ast.If) and ctx == IMPORT and not owner and is_main_guard(node.test):
-            out = [(node.test, ctx, owner, None)]
-            out += [(n, SCRIPT, owner, None) for n in node.body]
-            return out + [(n, ctx, owner, None) for n in node.orelse]
+        if isinstance(node, ast.If) and ctx == IMPORT and not owner:
+            split = None if self.identity_rewritten else guard_split(node.test)
+            if split is not None:  # runs only as a script; the else branch runs on import
+                out = [(n, ctx, owner, None) for n in split[0]]
+                out += [(n, SCRIPT, owner, None) for n in [*split[1], *node.body]]
+                return out + [(n, ctx, owner, None) for n in node.orelse]
+        if isinstance(node, ast.Name) and owner and owner != self.base_owner:
+            if isinstance(node.ctx, ast.Load) and id(node) not in self.returned_ids:
+                self.reach.refs.add((owner, node.id))
+            return []
+        if isinstance(node, ast.Return) and owner and node.value is not None:
+            values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+            for v in values:
+                if isinstance(v, ast.Name):
+                    self.returned_ids.add(id(v))
+                    self.reach.returned.add((owner, v.id))
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             return []  # docstrings and bare string statements
         if (isinstance(node, ast.Assign) and ctx == IMPORT and not owner and cls is None
@@ -267,7 +204,7 @@ class Analyzer(ArgumentChecks):
             # defining the class runs its metaclass and the bases' __init_subclass__
             for hook in self.reach.class_statement(node.name):
                 self.reach.at_import(hook, self._line(node))
-        inner = node.name if not owner else None
+        inner = node.name if not owner else NESTED_CLASS
         out = [(n, ctx, owner, None) for n in outer]
         return out + [(n, ctx, owner, inner) for n in node.body]
 
@@ -288,15 +225,46 @@ class Analyzer(ArgumentChecks):
             inner_ctx = INIT
         else:
             inner_ctx = CALL
+        if cls == NESTED_CLASS:
+            cls = None
+        elif (owner and owner != self.base_owner and cls is None
+              and not isinstance(node, ast.Lambda)):
+            # defined when the enclosing function runs, run only when something calls it
+            inner_owner = f"{owner}.<locals>.{name}"
+            self.reach.nested(owner, name, inner_owner)
+            self._scope(node, inner_owner, owner)
+            if not all(self._passive(d) for d in node.decorator_list):
+                self.reach.edge(owner, inner_owner)  # a decorator may call it right away
+            out: list[_Child] = [(n, ctx, owner, None) for n in outer]
+            return out + [(n, CALL if ctx != SCRIPT else SCRIPT, inner_owner, None)
+                          for n in body]
         inner_owner = owner or (f"{cls}.{name}" if cls else name)
-        out: list[_Child] = [(n, ctx, owner, None) for n in outer]
+        if not owner and cls and not isinstance(node, ast.Lambda):
+            self._scope(node, inner_owner, "")  # methods; top-level functions: _collect
+        out = [(n, ctx, owner, None) for n in outer]
         return out + [(n, inner_ctx, inner_owner, None) for n in body]
+
+    def _result_call(self, name: str, depth: int, node: ast.AST, ctx: str, owner: str) -> None:
+        """``node`` calls what calling ``name`` returned (``depth`` calls deep)."""
+        if ctx == IMPORT and not owner:
+            self.reach.result_calls.add(("", name, self._line(node), depth))
+        elif owner:
+            self.reach.result_calls.add((owner, name, 0, depth))
+
+    def _passive(self, decorator: ast.expr) -> bool:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = self._qualname(target)
+        if name is None and isinstance(target, ast.Name):
+            name = f"builtins.{target.id}"
+        return name in _PASSIVE_DECORATORS
 
     def _decorators(self, decorators: list[ast.expr], ctx: str, owner: str) -> None:
         for d in decorators:
             target = d.func if isinstance(d, ast.Call) else d
             if isinstance(target, ast.Name):
                 self._edge(target.id, d, ctx, owner)
+                if isinstance(d, ast.Call):  # @deco(x): what deco(x) returns is called too
+                    self._result_call(target.id, 1, d, ctx, owner)
 
     def _edge(self, name: str, node: ast.AST, ctx: str, owner: str) -> None:
         if name not in self.defined:
@@ -312,6 +280,10 @@ class Analyzer(ArgumentChecks):
         func = node.func
         if isinstance(func, ast.Name):
             self._edge(func.id, node, ctx, owner)
+            if func.id in self.results:  # f = outer(); f()
+                self._result_call(*self.results[func.id], node, ctx, owner)
+        elif isinstance(func, ast.Call) and isinstance(func.func, ast.Name):
+            self._result_call(func.func.id, 1, node, ctx, owner)  # outer()()
         elif (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
               and func.value.id in ("self", "cls") and "." in owner):
             self.reach.edge(owner, f"{owner.split('.')[0]}.{func.attr}")
@@ -407,7 +379,7 @@ class Analyzer(ArgumentChecks):
                 return
         if not isinstance(value, str) or not value.strip():
             return
-        found = self._nested(value, ctx, owner, call, Severity.HIGH)
+        found = {h.rule.id for h in self._nested(value, ctx, owner, call, Severity.HIGH)}
         if found:
             self._hit(OBFUSCATED, call, ctx, owner, f"decodes hidden Python "
                       f"({', '.join(sorted(found))}): {preview(value)}", Severity.HIGH)
@@ -423,15 +395,38 @@ class Analyzer(ArgumentChecks):
         if isinstance(value, bytes) and value:
             self.blobs.append((self._line(call), value))
 
+    def _literal_exec(self, name: str, node: ast.Call, ctx: str, owner: str) -> None:
+        """``exec("...")``: graded by what the literal does, at the exec's timing."""
+        tree = self._literal_tree(node)
+        text = literal_text(node.args[0])
+        if tree is None or text is None or self.depth + 1 > MAX_DECODE_DEPTH:
+            self._hit(DYNAMIC, node, ctx, owner, f"calls {name} on a literal string")
+            self._payload(node.args[0], name, ctx, owner, node)
+            return
+        found = self._nested(text, ctx, owner, node, self.cap, self.aliases)
+        grades = [_grade(h) for h in found]
+        if any(classify(q) in (PROCESS, DYNAMIC, NATIVE) for q in
+               (self._qualname(n) for n in ast.walk(tree)
+                if isinstance(n, ast.Name | ast.Attribute)) if q):
+            cap, what = Severity.CRITICAL, "code referring to a dangerous callable"
+        elif grades:
+            cap, what = max(grades), "code with the capabilities reported with it"
+        elif benign(tree, self._qualname):
+            cap, what = Severity.LOW, "code that only imports and defines names"
+        else:
+            cap, what = Severity.MEDIUM, "code without a known capability"
+        self._hit(DYNAMIC, node, ctx, owner, f"calls {name} on a literal string ({what})",
+                  cap=cap if self.cap is None else min(cap, self.cap))
+
     def _nested(self, text: str, ctx: str, owner: str, call: ast.Call,
-                cap: Severity | None) -> set[str]:
-        """Analyse decoded text as Python; the rule ids it raised."""
+                cap: Severity | None, inherit: dict[str, str] | None = None) -> list[Hit]:
+        """Analyse decoded text as Python; the findings it raised."""
         if self.depth + 1 > MAX_DECODE_DEPTH:
             self._limit(f"payloads nested deeper than {MAX_DECODE_DEPTH} levels not analysed")
-            return set()
+            return []
         if time.monotonic() > self.state.deadline:
             self._limit("time limit reached: embedded payloads not analysed")
-            return set()
+            return []
         raw = text.encode("utf-8", "replace")
         st = self.state
         tokens = count_tokens(raw, MAX_TOKENS // 4)
@@ -439,39 +434,28 @@ class Analyzer(ArgumentChecks):
         if tokens > MAX_TOKENS // 4 or st.tokens > MAX_TOKENS:
             self._limit(f"decoded payloads larger than {MAX_TOKENS // 4} tokens each or "
                         f"{MAX_TOKENS} in all were not parsed")
-            return set()
+            return []
         tree = parse(raw)
         if isinstance(tree, str):
-            return set()
+            return []
         child = Analyzer(tree, text.splitlines(), self.state, self.depth + 1, ctx, owner,
                          self._line(call), cap)
+        if inherit:  # exec of a literal sees the names of the namespace it runs in
+            child.aliases.update(inherit)
+            child.star.extend(self.star)
         child.run()
         child.propagate()
         self.hits.extend(child.hits)
         self.blobs.extend(child.blobs)
         self.imports |= child.imports
-        return {h.rule.id for h in child.hits}
+        return child.hits
+
+
+def _grade(hit: Hit) -> Severity:
+    sev = GRADES[hit.rule.id][ORDER[hit.context]]
+    return sev if hit.cap is None else min(sev, hit.cap)
 
 
 def _unwrap(decorators: list[ast.expr]) -> list[ast.AST]:
     """``@(lambda f: ...)`` runs its body when the decorated object is defined."""
     return [d.body if isinstance(d, ast.Lambda) else d for d in decorators]
-
-
-def _defaults(args: ast.arguments) -> list[tuple[str, ast.expr]]:
-    positional = [*args.posonlyargs, *args.args]
-    pairs = [(a.arg, d) for a, d in zip(positional[len(positional) - len(args.defaults):],
-                                         args.defaults, strict=True)]
-    return pairs + [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
-                    if d is not None]
-
-
-def _pairs(target: ast.expr, value: ast.expr) -> list[tuple[str, ast.expr]]:
-    """``a = x``, ``a, b = x, y`` and ``(a := x)``: names bound to expressions."""
-    if isinstance(target, ast.Name):
-        return [(target.id, value)]
-    if (isinstance(target, ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List)
-            and len(target.elts) == len(value.elts)):
-        return [(t.id, v) for t, v in zip(target.elts, value.elts, strict=True)
-                if isinstance(t, ast.Name)]
-    return []

@@ -200,6 +200,11 @@ SINK_PICKLE = frozenset({"pickle.loads", "_pickle.loads", "cPickle.loads", "dill
 OPEN_WRITE_FLAGS = frozenset({"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"})
 
 
+def listed(name: str) -> bool:
+    """Named one by one in the capability table (``ctypes.CDLL``), not by prefix."""
+    return name in _EXACT
+
+
 def classify(name: str) -> Rule | None:
     found = _EXACT.get(name)
     if found is not None:

@@ -27,8 +27,10 @@ from modeltrust._scanners.code.capabilities import (
     SYS_HOOKS,
     WRITE_METHODS,
     classify,
+    listed,
 )
 from modeltrust._scanners.code.resolve import NameResolver
+from modeltrust._scanners.code.scopes import OwnPackage
 from modeltrust.findings import Rule, Severity
 
 _TYPE_CHECKS = frozenset({"builtins.isinstance", "builtins.issubclass", "builtins.hasattr",
@@ -38,11 +40,29 @@ _RISKY_ATTRS = frozenset({"system", "popen", "exec", "eval", "compile", "__impor
                           "execv", "execve", "execvp", "Popen", "run", "call", "check_output",
                           "check_call", "getoutput", "fork", "loads", "load_module", "CDLL",
                           "LoadLibrary", "dlopen", "urlopen", "import_module"})
+CALLBACK_APIS = frozenset({
+    "threading.Thread", "threading.Timer", "multiprocessing.Process", "multiprocessing.Pool",
+    "multiprocessing.pool.Pool", "multiprocessing.pool.ThreadPool", "atexit.register",
+    "functools.partial", "functools.partialmethod", "functools.reduce", "builtins.map",
+    "builtins.filter", "builtins.sorted", "builtins.min", "builtins.max", "itertools.starmap",
+    "itertools.accumulate", "signal.signal", "sys.settrace", "sys.setprofile",
+    "threading.settrace", "threading.setprofile", "sys.addaudithook", "weakref.finalize",
+    "asyncio.to_thread", "operator.call", "ctypes.LibraryLoader", "codecs.register",
+    "_thread.start_new_thread", "_thread.start_new", "concurrent.futures.ThreadPoolExecutor",
+    "concurrent.futures.ProcessPoolExecutor", "contextlib.ExitStack.callback"})
+"""Calls that run (or keep to run) the callables they are given."""
+CALLBACK_METHODS = frozenset({
+    ".submit", ".map", ".starmap", ".imap", ".imap_unordered", ".apply", ".apply_async",
+    ".map_async", ".starmap_async", ".run_in_executor", ".call_soon", ".call_soon_threadsafe",
+    ".call_later", ".call_at", ".add_done_callback", ".callback", ".push",
+    ".register_forward_hook", ".register_forward_pre_hook", ".register_full_backward_hook",
+    ".register_backward_hook", ".register_hook", ".start_new_thread"})
+"""Methods (on values not resolved to a module) that run the callables they are given."""
 PATH_JOINS = frozenset({"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path",
                          "pathlib.PurePath", "pathlib.PosixPath"})
 
 
-class ArgumentChecks(NameResolver):
+class ArgumentChecks(NameResolver, OwnPackage):
     """Argument-dependent checks; the analyser supplies ``_hit`` and ``_payload``."""
 
     handled: set[int]
@@ -64,15 +84,31 @@ class ArgumentChecks(NameResolver):
             return
         if name in _TYPE_CHECKS:
             return
-        for arg in [*node.args, *(k.value for k in node.keywords)]:
+        calls_back = name in CALLBACK_APIS or name in CALLBACK_METHODS
+        local = self._local_function(node)
+        args: list[tuple[int | str, ast.expr]] = [
+            *enumerate(node.args), *((k.arg or "", k.value) for k in node.keywords)]
+        for slot, arg in args:
             if not isinstance(arg, ast.Name | ast.Attribute | ast.Subscript):
                 continue
             target = self._qualname(arg)
-            if target is None or target.rsplit(".", 1)[-1].isupper():
+            last = target.rsplit(".", 1)[-1] if target else ""
+            if target is None or (last.isupper() and not listed(target)):
                 continue  # constants such as subprocess.PIPE are not callables
             r = classify(target)
-            if r in (PROCESS, DYNAMIC, NATIVE):
-                self._hit(r, arg, ctx, owner, f"passes {target} to {name}() to be called")
+            if r not in (PROCESS, DYNAMIC, NATIVE):
+                continue
+            if (last[:1].isupper() and not calls_back
+                    and (local is None or not _param_used(local, slot))):
+                continue  # a class handed to a registry (a key, a type to match) is not run
+            self._hit(r, arg, ctx, owner, f"passes {target} to {name}() to be called")
+
+    def _local_function(self, node: ast.Call) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The function of this file that ``node`` calls by name, when there is one."""
+        if not isinstance(node.func, ast.Name) or node.func.id not in self.defined:
+            return None
+        scope = self.scopes.get(node.func.id)
+        return scope.node if scope is not None else None
 
     def _stored(self, node: ast.AST, ctx: str, owner: str) -> None:
         """``{"run": os.system}``, ``return exec``, ``self.f = os.system``: kept to call later."""
@@ -154,18 +190,42 @@ class ArgumentChecks(NameResolver):
         if name in ("builtins.getattr", "builtins.setattr", "builtins.delattr") and len(args) > 1:
             self._getattr(name, node, ctx, owner)
             return True
-        if name in ("builtins.__import__", "importlib.import_module"):
+        if name in ("builtins.__import__", "importlib.import_module", "importlib.__import__"):
             mod = args[0] if args else None
             if isinstance(mod, ast.Constant) and isinstance(mod.value, str):
                 root = mod.value.split(".")[0]
                 if root in SENSITIVE_MODULES or classify(f"{mod.value}.x") is not None:
                     self._hit(DYNAMIC_ATTR, node, ctx, owner, f"imports {mod.value!r} by name")
+                elif (mod.value.startswith(".") and (len(args) > 1 or node.keywords)
+                      and not self._own_import(name, node, mod, owner)):
+                    self._hit(DYNAMIC, node, ctx, owner, f"imports {mod.value!r} relative to "
+                              "a package named at run time")
+                return True
+            if mod is not None and self._own_import(name, node, mod, owner):
+                self._hit(DYNAMIC, node, ctx, owner, "imports a module of its own package "
+                          "by a computed name", cap=Severity.LOW)
                 return True
         if name in SINK_EXEC and args and isinstance(args[0], ast.Constant):
-            self._hit(DYNAMIC, node, ctx, owner, f"calls {name} on a literal string")
-            self._payload(args[0], name, ctx, owner, node)
+            self._literal_exec(name, node, ctx, owner)
             return True
         return False
+
+    def _own_import(self, name: str, node: ast.Call, mod: ast.expr, owner: str) -> bool:
+        """``import_module(__name__ + ".sub")``, ``("." + x, __package__)``, ``level=1``."""
+        if self.own_module(mod, owner):
+            return True
+        if name == "builtins.__import__":
+            level = node.args[4] if len(node.args) > 4 else next(
+                (k.value for k in node.keywords if k.arg == "level"), None)
+            return (isinstance(level, ast.Constant) and isinstance(level.value, int)
+                    and not isinstance(level.value, bool) and level.value > 0)
+        package = node.args[1] if len(node.args) > 1 else next(
+            (k.value for k in node.keywords if k.arg == "package"), None)
+        return (name == "importlib.import_module" and package is not None
+                and self.relative_name(mod) and self.anchor(package, owner))
+
+    def _literal_exec(self, name: str, node: ast.Call, ctx: str, owner: str) -> None:
+        raise NotImplementedError
 
     def _getattr(self, name: str, node: ast.Call, ctx: str, owner: str) -> None:
         verb = name.split(".")[-1]
@@ -239,6 +299,42 @@ class ArgumentChecks(NameResolver):
             return  # a single literal is checked on its own
         if SECRET_PATH.search("/".join(strs)):
             self._hit(CREDENTIALS, node, ctx, owner, "builds the path of a credential file")
+
+
+def _param_used(func: ast.FunctionDef | ast.AsyncFunctionDef, slot: int | str) -> bool:
+    """Whether the parameter in ``slot`` is called, handed on, returned or kept as a value.
+
+    Used only as a dictionary key, compared or type-checked, it is never run.
+    """
+    a = func.args
+    positional = [p.arg for p in [*a.posonlyargs, *a.args]]
+    if isinstance(slot, int):
+        if slot >= len(positional):
+            return True  # lands in *args: followed no further
+        param = positional[slot]
+    else:
+        if slot not in positional and slot not in [p.arg for p in a.kwonlyargs]:
+            return True  # lands in **kwargs
+        param = slot
+
+    def named(n: ast.AST | None) -> bool:
+        return isinstance(n, ast.Name) and n.id == param
+
+    for n in ast.walk(func):
+        if isinstance(n, ast.Call):
+            fname = n.func.id if isinstance(n.func, ast.Name) else ""
+            if named(n.func) or (fname not in ("isinstance", "issubclass", "type", "id")
+                                 and any(named(x) for x in
+                                         [*n.args, *(k.value for k in n.keywords)])):
+                return True
+        elif isinstance(n, ast.Return | ast.Yield | ast.Assign | ast.AnnAssign | ast.NamedExpr):
+            value = n.value
+            if named(value) or (isinstance(value, ast.Tuple) and any(map(named, value.elts))):
+                return True
+        elif any(map(named, n.values if isinstance(n, ast.Dict) else
+                     n.elts if isinstance(n, ast.List | ast.Set) else [])):
+            return True
+    return False
 
 
 def div_parts(node: ast.BinOp) -> list[ast.expr]:

@@ -14,6 +14,8 @@ from modeltrust._scanners.code.capabilities import BUILTINS, classify
 from modeltrust._scanners.code.decode import StaticEvaluator
 
 MAX_RESOLVE_DEPTH = 20
+MAX_EVAL_SOURCE = 4096
+"""Longest literal handed to ``eval`` that is resolved as a name."""
 _MODULE_LOOKUPS = frozenset({"builtins.__import__", "importlib.import_module",
                              "importlib.__import__", "sys.modules.get",
                              "sys.modules.__getitem__", "sys.modules.setdefault",
@@ -28,6 +30,8 @@ class NameResolver(StaticEvaluator):
     """Attributes bound in class bodies or on ``self``/``cls`` to a resolvable name."""
     star: list[str]
     defined: set[str]
+    exec_spaces: set[str]
+    """Dictionaries an ``exec`` of a literal binds names in: ``ns["system"]``."""
 
     def _qualname(self, expr: ast.AST, d: int = 0) -> str | None:
         """The dotted name an expression refers to, through imports and aliases."""
@@ -80,6 +84,14 @@ class NameResolver(StaticEvaluator):
                 if found is not None:
                     return found
         fname = self._qualname(func, d)
+        if fname == "builtins.eval" and args:  # eval("os.system") is os.system
+            source = self._static(args[0], 0).value
+            if isinstance(source, str) and len(source) <= MAX_EVAL_SOURCE:
+                try:
+                    expr = ast.parse(source.strip(), mode="eval")
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    return None
+                return self._qualname(expr.body, d + 1)
         if fname in _MODULE_LOOKUPS and args:
             mod = self._static(args[0], 0).value
             return mod if isinstance(mod, str) else None
@@ -109,6 +121,8 @@ class NameResolver(StaticEvaluator):
                 return "builtins" if key == "__builtins__" else self._resolve_name(key)
         elif isinstance(value, ast.Name) and value.id == "__builtins__":
             base = "builtins"
+        elif isinstance(value, ast.Name) and value.id in self.exec_spaces:
+            return self._resolve_name(key)  # exec("from os import *", ns); ns["system"]
         elif isinstance(value, ast.Subscript):
             base = self._subscript_name(value, d + 1)
         if (base is None and isinstance(value, ast.Attribute | ast.Name)
