@@ -136,6 +136,6 @@ def output_option(f: F) -> F:
     """Add ``-o/--output FILE``."""
     return click.option(
         "-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
-        help="Write the report to FILE (atomically; '-' = standard output). "
-        "Console format written to a file is plain text without colour.",
+        help="Write the report to FILE (atomically; '-' = standard output; a device or "
+        "named pipe is written into). Console text written to a file has no colour.",
     )(f)
