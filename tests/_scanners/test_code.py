@@ -720,3 +720,11 @@ def test_own_submodule_imports_are_low() -> None:
         r = check(LIBRARY_PATTERNS[name])
         assert [sev for _rule, sev, _line in real(r)] == [L], (name, r.findings)
 
+
+
+def test_string_building_helpers_of_subprocess_are_not_process_execution() -> None:
+    from modeltrust._scanners.code.capabilities import classify
+
+    assert classify("subprocess.list2cmdline") is None
+    assert classify("subprocess.PIPE") is None
+    assert classify("subprocess.run") is not None

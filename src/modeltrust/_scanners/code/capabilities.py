@@ -205,12 +205,18 @@ def listed(name: str) -> bool:
     return name in _EXACT
 
 
+_INERT = frozenset({"subprocess.list2cmdline", "subprocess.PIPE", "subprocess.STDOUT",
+                    "subprocess.DEVNULL", "shlex.quote", "shlex.split", "shlex.join"})
+"""Names under a dangerous module that only build strings or constants: no capability."""
+
+
 def classify(name: str) -> Rule | None:
     found = _EXACT.get(name)
     if found is not None:
         return found
     last = name.rsplit(".", 1)[-1]
-    if last.endswith(("Error", "Exception", "Warning")) or ".exceptions." in name:
+    if last.endswith(("Error", "Exception", "Warning")) or ".exceptions." in name \
+            or name in _INERT:
         return None
     for prefix, r in _PREFIXES:
         if name.startswith(prefix):
