@@ -35,7 +35,7 @@ BUILTIN: tuple[tuple[str, str, frozenset[Format]], ...] = (
     ("modeltrust._scanners.code", "CodeScanner", frozenset({F.PYTHON})),
 )
 _PIPELINE_RULES = ("modeltrust._scanners.common", "modeltrust._source.rules",
-                   "modeltrust._scanners.repository", "modeltrust._scanners.shards",
+                   "modeltrust._scanners.repository_rules", "modeltrust._scanners.shards",
                    "modeltrust._scanners.pins")
 
 

@@ -1,24 +1,27 @@
 """Repository-level checks: rules that need the whole file list of a scanned folder.
 
 Run once per scanned folder after every file was analysed, on the resulting
-:class:`FileEntry` list (displayed path, size, detected format, coverage):
+:class:`FileEntry` list (displayed path, size, detected format, coverage). This module is
+the pass: it runs each check below and returns their findings sorted. Checked here:
 
-* ``auto_map`` (and ``custom_pipelines``) in the Hugging Face config files name the Python
-  that ``trust_remote_code=True`` runs: modules that must be in the folder (and scanned), or
-  code in *another* repository that would be downloaded and run unseen.
-* diffusers' ``model_index.json`` names the modules of a custom pipeline and of its
-  components. A present one must have been scanned; a missing one is not fetched (diffusers
-  imports the installed package of that name instead), and a file named after an installed
-  library (``unet/diffusers.py``) is run in its place (see ``config_hubs``).
 * A pickle-based weight file beside a safetensors file of the same name: loaders choose
   between them by their own rules, so the unsafe one may be the one loaded.
 * Files whose content contradicts their extension, executables, scripts, compiled
   bytecode and execute permission bits (data files are only ``stat``-ed, never opened).
-* Python files named like standard-library modules (``os.py``), and relative imports of
-  remote code that are missing from the folder (a loader fetches them from the hub).
-* Sharded safetensors indexes, checked against their shards by the safetensors module.
+* Python files named like standard-library modules (``os.py``).
+
+Checked in modules of their own (the MT-REPO rules are declared in :mod:`.repository_rules`):
+
+* ``auto_map`` (and ``custom_pipelines``) in the Hugging Face config files name the Python
+  that ``trust_remote_code=True`` runs: modules that must be in the folder (and scanned), or
+  code in *another* repository that would be downloaded and run unseen; relative imports
+  of remote code that are missing from the folder (:mod:`.repository_remote`).
+* diffusers' ``model_index.json`` names the modules of a custom pipeline and of its
+  components (:mod:`.repository_diffusers`, imported only when a folder has one).
 * Text ``.pth`` files: path-configuration hooks whose ``import`` lines Python runs at
-  start-up from a site directory (binary ``.pth`` checkpoints are not concerned).
+  start-up from a site directory (:mod:`.repository_pth`, imported only when a folder has
+  one; binary ``.pth`` checkpoints are not concerned).
+* Sharded safetensors indexes, checked against their shards (:mod:`.shards`, on need too).
 
 Symbolic links leaving the folder are reported by the source layer (MT-SRC-001), not here.
 Only JSON config files already listed are read, with a size bound; nothing is executed.
@@ -28,149 +31,25 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from modeltrust._report.model import Coverage, FileEntry
-from modeltrust._scanners.config_refs import CONFIG_NAMES, auto_map_refs, read_config
+from modeltrust._report.model import FileEntry
+from modeltrust._scanners.repository_remote import remote_code
+from modeltrust._scanners.repository_rules import (
+    EXECUTABLE,
+    MISMATCH,
+    PICKLE_BESIDE,
+    PICKLE_FORMATS,
+    SHADOWS,
+)
 from modeltrust._source.interface import Limits
-from modeltrust.findings import Finding, Location, Rule, Severity
-from modeltrust.rules import finding, rule
+from modeltrust.findings import Finding, Location, Severity
+from modeltrust.rules import finding
 
-_REMOTE_FIX = "Load without trust_remote_code=True, or review the named Python first."
-MISSING_MODULE = rule(
-    "MT-REPO-001", "Remote code requested but the module is missing", Severity.MEDIUM,
-    """
-    ``auto_map`` names a Python module that is not in the folder. With
-    ``trust_remote_code=True`` a loader fetches it from the hub at load time, so the code
-    that runs was never scanned (and can change after the scan).
-    """,
-    fix="Add the module to the folder and scan again, or load without trust_remote_code.",
-    cwe=494,
-)
-OTHER_REPO = rule(
-    "MT-REPO-002", "Loading this model executes code from another repository", Severity.HIGH,
-    """
-    ``auto_map`` points into another repository (``org/repo--module.Class``). Loading the
-    model with ``trust_remote_code=True`` downloads that repository's Python and runs it:
-    code that is not part of this model, was not scanned, and whose owner can change it at
-    any time.
-    """,
-    fix=_REMOTE_FIX, cwe=829,
-)
-REMOTE_CODE = rule(
-    "MT-REPO-003", "Model requires trust_remote_code", Severity.INFO,
-    """
-    ``auto_map`` maps model classes to Python modules shipped in the folder: loading the model
-    runs them. So does a diffusers ``model_index.json`` custom pipeline or component module
-    (from a local folder diffusers runs them without asking for ``trust_remote_code``).
-    Their own findings (MT-CODE-*) say what they do.
-    """,
-    fix=_REMOTE_FIX,
-)
-NOT_SCANNED = rule(
-    "MT-REPO-004", "Remote-code module was not analysed", Severity.MEDIUM,
-    """
-    ``auto_map`` (or a diffusers ``model_index.json``) names a module that is in the folder
-    but was excluded from the scan or not analysed (too large, unreadable): the code a
-    loader would run was not examined.
-    """,
-    fix="Scan again without excluding the module.",
-)
-BAD_REFERENCE = rule(
-    "MT-REPO-005", "Malformed auto_map reference", Severity.MEDIUM,
-    """
-    An ``auto_map`` value is not a ``module.Class`` (or ``org/repo--module.Class``) reference:
-    path separators, ``..`` or other characters a loader turns into a file path. Also a
-    diffusers ``model_index.json`` name with such characters that leads to a Python file of
-    the folder other than the one it appears to name: diffusers runs that file.
-    """,
-    fix="Correct the reference; treat the model as untrusted until then.", cwe=22,
-)
-PICKLE_BESIDE = rule(
-    "MT-REPO-010", "Pickle weights beside safetensors of the same name", Severity.MEDIUM,
-    """
-    The folder has a pickle-based weight file (``.bin``, ``.pt``, ``.ckpt``...) and a
-    safetensors file of the same name. Which one a loader takes depends on its version and
-    options (``use_safetensors``), so the unsafe file may be loaded even though a safe one
-    exists, and a payload can hide in the copy nobody expects to be used.
-    """,
-    fix="Delete the pickle copy (keep safetensors), or load with use_safetensors=True.",
-    cwe=502,
-)
-MISMATCH = rule(
-    "MT-REPO-011", "File content does not match its extension", Severity.MEDIUM,
-    """
-    The bytes are a different format than the extension says: a ``.safetensors`` or
-    ``.json`` that is a pickle or zip, a ``.npy`` that is a pickle, a binary ``.json``...
-    Tools that trust the extension handle the file unsafely or skip it. High when a
-    code-carrying format (pickle, zip) hides behind a data extension.
-    """,
-    fix="Remove the file or give it its real extension; treat the model as untrusted.",
-    cwe=434,
-)
-EXECUTABLE = rule(
-    "MT-REPO-012", "Executable file in the model repository", Severity.HIGH,
-    """
-    A native executable (ELF, PE, Mach-O: high), a script (``#!`` line or shell/batch
-    extension: medium) or another file with an execute permission bit (low). Model weights
-    never need them; setup instructions that run them execute code outside any review.
-    """,
-    fix="Remove executables from the model repository.", cwe=506,
-)
-CONFIG_UNREAD = rule(
-    "MT-REPO-013", "Config file not read for remote-code references", Severity.LOW,
-    """
-    A Hugging Face config file was too large or unreadable, so its ``auto_map`` (the Python a
-    loader would run) was not checked.
-    """,
-    fix="Check the file by hand.",
-)
-SHADOWS = rule(
-    "MT-REPO-014", "Python file shadows a module that Python or a loader imports",
-    Severity.MEDIUM,
-    """
-    A ``.py`` file (or package) is named like a standard-library module (``os.py``,
-    ``typing.py``, ``json/``). Any script run from the folder, or any process with the folder
-    on ``sys.path``, imports it instead of the real module, so the code runs as soon as
-    anything imports that name. High for ``sitecustomize``/``usercustomize``, which Python
-    imports by itself at start-up.
-
-    Also a diffusers component file ``<component>/<library>.py`` where ``model_index.json``
-    takes that component from an installed library (``unet/diffusers.py`` beside
-    ``"unet": ["diffusers", "UNet2DConditionModel"]``): diffusers imports the repository
-    file instead of the library, without asking for ``trust_remote_code`` (high). Medium
-    when the library is a diffusers pipeline module, which only diffusers versions that
-    lack that module replace with the file.
-    """,
-    fix="Rename or remove the file; treat the model as untrusted until it is reviewed.",
-    cwe=427,
-)
-PTH_HOOK = rule(
-    "MT-REPO-015", "Text .pth file: a Python start-up hook", Severity.HIGH,
-    """
-    PyTorch checkpoints named ``.pth`` are binary; a *text* ``.pth`` is a path-configuration
-    file of Python's ``site`` module. When its folder is a site directory (a virtual
-    environment's ``site-packages``, a vendored or installed copy of the repository),
-    every Python process runs each line that starts with ``import`` at start-up (high) and
-    adds each other line to ``sys.path`` (medium), so modules of that folder shadow real
-    ones. Model weights never need either.
-    """,
-    fix="Remove the .pth file; treat the model as untrusted until it is reviewed.",
-    cwe=427,
-)
-RULES = (MISSING_MODULE, OTHER_REPO, REMOTE_CODE, NOT_SCANNED, BAD_REFERENCE, PICKLE_BESIDE,
-         MISMATCH, EXECUTABLE, CONFIG_UNREAD, SHADOWS, PTH_HOOK)
-
-MAX_REFERENCES = 1000
-MAX_PTH_BYTES = 1024 * 1024
-"""Bytes of a ``.pth`` file read for start-up hooks (site reads it all; hooks sit anywhere)."""
 MAX_PROBES = 10_000
-PICKLE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar",
-                            "joblib", "torchscript"})
 _CODE_CARRYING = PICKLE_FORMATS | {"zip", "numpy-npz", "keras"}
 _WEIGHT_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".safetensors")
 _STRICT: dict[str, frozenset[str]] = {
@@ -204,8 +83,6 @@ _DATA_FORMATS = frozenset({"safetensors", "gguf", "json", "yaml", "onnx", "hdf5"
                            "tflite", "jinja-template", "empty"})
 _NOT_PROBED = _DATA_FORMATS | {"symlink", "special"}
 """Never opened here: links leaving the folder, FIFOs and devices (reading blocks or leaks)."""
-_REF = re.compile(r"^[A-Za-z_][\w.]*$")
-_REPO = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
 
 def scan_repository(
@@ -216,167 +93,24 @@ def scan_repository(
     files = {e.path[len(prefix):]: e for e in entries
              if "!" not in e.path and e.path.startswith(prefix) and e.path != prefix}
     found: list[Finding] = []
-    found += _remote_code(folder, prefix, files)
-    found += _diffusers(folder, prefix, files)
+    found += remote_code(folder, prefix, files)
+    if any(posixpath.basename(rel) == "model_index.json" for rel in files):
+        from modeltrust._scanners.repository_diffusers import model_index  # on need
+
+        found += model_index(folder, prefix, files)
     found += _pickle_beside(prefix, files)
     found += _mismatch(entries)
     found += _executables(folder, prefix, files, entries)
     found += _shadowing(prefix, files)
-    found += _pth_hooks(folder, prefix, files)
+    if any(rel.lower().endswith(".pth") for rel in files):
+        from modeltrust._scanners.repository_pth import pth_hooks  # on need
+
+        found += pth_hooks(folder, prefix, files)
     if any(r.endswith(".safetensors.index.json") for r in files):
         from modeltrust._scanners.shards import shard_indexes  # safetensors code on need
 
         found += shard_indexes(folder, prefix, files, limits)
     return sorted(found, key=Finding.sort_key)
-
-
-def _remote_code(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
-    found: list[Finding] = []
-    for rel in sorted(files):
-        entry = files[rel]
-        if posixpath.basename(rel) not in CONFIG_NAMES or entry.format not in ("json", "text"):
-            continue
-        config = read_config(folder / rel, entry.size)
-        shown = prefix + rel
-        if isinstance(config, str):
-            found.append(finding(CONFIG_UNREAD, shown, config))
-            continue
-        local: list[str] = []
-        reported = _reported_repos(entry)
-        for key, ref in auto_map_refs(config, MAX_REFERENCES):
-            loc = Location(detail=f"auto_map {key}")
-            result = _check_reference(folder, prefix, files, posixpath.dirname(rel), ref)
-            if isinstance(result, str):
-                local.append(result)
-            elif result is not None:
-                r, why = result
-                if r is OTHER_REPO and ref.partition("--")[0] in reported:
-                    continue  # the config scanner's MT-CFG-002 already says it, with the key
-                found.append(finding(r, shown, f"{key} -> {ref!r}: {why}", loc))
-        found += _relative_imports(prefix, files, local, shown)
-        if local:
-            mods = sorted(set(local))
-            found.append(finding(REMOTE_CODE, shown, "trust_remote_code=True runs "
-                                 f"{', '.join(mods[:20])}" + (" ..." if len(mods) > 20 else ""),
-                                 Location(detail="auto_map")))
-    return found
-
-
-def _diffusers(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
-    """``model_index.json``: the modules diffusers imports from the folder, checked."""
-    found: list[Finding] = []
-    if not any(posixpath.basename(rel) == "model_index.json" for rel in files):
-        return found
-    from modeltrust._scanners.config_hubs import SHADOWS_LIBRARY, diffusers_modules
-
-    folded = {rel.casefold(): rel for rel in sorted(files, reverse=True)}
-
-    def present(target: str, plain: bool) -> str | None:
-        hit = target if target in files else folded.get(target.casefold())
-        return hit or (target if plain and os.path.isfile(folder / target) else None)
-
-    for rel in sorted(files):
-        if posixpath.basename(rel) != "model_index.json" or files[rel].format not in (
-                "json", "text"):
-            continue
-        config, shown = read_config(folder / rel, files[rel].size), prefix + rel
-        if isinstance(config, str):
-            found.append(finding(CONFIG_UNREAD, shown, config))
-            continue
-        runs: set[str] = set()
-        for m in diffusers_modules(config or {}, posixpath.dirname(rel), present):
-            loc, what = Location(detail=f"model_index.json {m.ref.key}"), m.evidence(prefix)
-            if not m.plain:
-                found.append(finding(BAD_REFERENCE, shown, f"{what}: diffusers opens "
-                                     f"{m.ref.file!r}, which leads to this file", loc))
-            if m.ref.shadows:
-                found.append(finding(SHADOWS, prefix + m.path, f"{what}: diffusers imports "
-                                     f"this file instead of {m.shadowed()}", loc,
-                                     severity=Severity.HIGH if m.ref.shadows == SHADOWS_LIBRARY
-                                     else None))
-            status = _module_status(folder, prefix, files, m.path)
-            if isinstance(status, str):
-                runs.add(status)
-            elif status[0] is not MISSING_MODULE:  # diffusers never fetches a module
-                found.append(finding(status[0], shown, f"{m.ref.key}: {status[1]}", loc))
-        if runs:
-            found.append(finding(REMOTE_CODE, shown, "diffusers runs " + ", ".join(sorted(runs))
-                                 + " (from a local folder without trust_remote_code)",
-                                 Location(detail="model_index.json")))
-    return found
-
-
-def _relative_imports(
-    prefix: str, files: dict[str, FileEntry], modules: list[str], config: str
-) -> list[Finding]:
-    """``from .helper import x`` in remote code: loaders fetch ``helper.py`` from the hub too."""
-    found: list[Finding] = []
-    seen = set(modules)
-    queue = sorted(seen)
-    while queue and len(seen) < MAX_REFERENCES:
-        rel = queue.pop(0)
-        entry = files.get(rel)
-        names = dict(entry.properties).get("code.relative_imports", "") if entry else ""
-        for name in sorted(filter(None, names.split(","))):
-            if not _REF.match(name):
-                continue
-            target = posixpath.join(posixpath.dirname(rel), name.replace(".", "/") + ".py")
-            package = posixpath.join(posixpath.dirname(rel), name.replace(".", "/"),
-                                     "__init__.py")
-            if target in seen or package in seen:
-                continue
-            if target in files or package in files:
-                hit = target if target in files else package
-                seen.add(hit)
-                queue.append(hit)
-                continue
-            seen.add(target)
-            found.append(finding(MISSING_MODULE, prefix + rel, f"from .{name} import ...: "
-                                 f"{prefix}{target} is not in the folder: a loader would fetch "
-                                 f"it from the hub (remote code named by {config})",
-                                 Location(detail=f"relative import {name}")))
-    return found
-
-
-def _reported_repos(entry: FileEntry) -> frozenset[str]:
-    """Repositories the config scanner already reported for this file (one finding a fact)."""
-    remote = dict(entry.properties).get("config.auto_map.remote", "")
-    return frozenset(remote.split(",")) if remote else frozenset()
-
-
-def _check_reference(
-    folder: Path, prefix: str, files: dict[str, FileEntry], base: str, ref: str
-) -> tuple[Rule, str] | str | None:
-    """A (rule, why) problem, the module's relative path when it is fine, or None."""
-    repo = ""
-    target = ref
-    if "--" in ref:
-        repo, _, target = ref.partition("--")
-    module = target.rsplit(".", 1)[0] if "." in target else ""
-    if not _REF.match(target) or not module or (repo and not _REPO.match(repo)):
-        return BAD_REFERENCE, "not a module.Class reference"
-    if repo:
-        return OTHER_REPO, (f"trust_remote_code=True downloads {module}.py from repository "
-                            f"{repo!r} and runs it")
-    return _module_status(folder, prefix, files,
-                          posixpath.join(base, module.replace(".", "/") + ".py"))
-
-
-def _module_status(
-    folder: Path, prefix: str, files: dict[str, FileEntry], rel: str
-) -> tuple[Rule, str] | str:
-    """``rel`` when it was analysed as Python, else why the code that runs was not examined."""
-    entry = files.get(rel)
-    if entry is not None and entry.coverage is not Coverage.NOT_ANALYSED:
-        if entry.format == "python":
-            return rel
-        return NOT_SCANNED, f"{prefix}{rel} was analysed as {entry.format}, not as Python"
-    if entry is not None:
-        return NOT_SCANNED, f"{prefix}{rel} was not analysed ({entry.reason or 'no reason'})"
-    if os.path.lexists(folder / rel):
-        return NOT_SCANNED, f"{prefix}{rel} is in the folder but was excluded from the scan"
-    return MISSING_MODULE, (f"{prefix}{rel} is not in the folder: a loader would fetch it "
-                            "from the hub")
 
 
 def _weight_stem(name: str) -> str:
@@ -519,61 +253,3 @@ def _shadowing(prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
                              "folder on sys.path", Location(detail=f"module {name}"),
                              severity=sev))
     return found
-
-
-def _pth_hooks(folder: Path, prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
-    """Text ``.pth`` files, read as ``site.addpackage`` reads them (nothing is executed)."""
-    found: list[Finding] = []
-    for rel in sorted(files):
-        e = files[rel]
-        if not rel.lower().endswith(".pth") or e.format in _NOT_PTH:
-            continue
-        lines = _pth_lines(folder / rel)
-        if lines is None:
-            continue
-        imports = [(n, x) for n, x in lines if x.startswith(("import ", "import\t"))]
-        paths = [(n, x) for n, x in lines if not x.startswith(("import ", "import\t"))
-                 and e.format == "text"]
-        shown = prefix + rel
-        if imports:
-            n, code = imports[0]
-            more = f" (and {len(imports) - 1} more import lines)" if len(imports) > 1 else ""
-            found.append(finding(PTH_HOOK, shown, f"line {n}: {code[:200]!r}{more}: Python's "
-                                 "site module executes it at start-up when the folder is a "
-                                 "site directory", Location(line=n, detail="import line")))
-        if paths:
-            n, path = paths[0]
-            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
-            found.append(finding(PTH_HOOK, shown, f"line {n}: path {path[:200]!r}{more}: "
-                                 "added to sys.path at start-up when the folder is a site "
-                                 "directory", Location(line=n, detail="path line"),
-                                 severity=Severity.MEDIUM))
-    return found
-
-
-_NOT_PTH = (PICKLE_FORMATS - {"pickle"}) | {"zip", "symlink", "special", "empty", "gguf",
-                                           "safetensors", "hdf5", "onnx", "numpy-npy",
-                                           "numpy-npz"}
-"""Formats of a binary ``.pth`` (a checkpoint). Pickles are read (for import lines only)
-when they hold no NUL byte: protocol 0 is text, and text can be made to sniff as it."""
-
-
-def _pth_lines(path: Path) -> list[tuple[int, str]] | None:
-    """Numbered lines site would act on (comments and blank lines dropped), None if binary."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        raw = os.read(fd, MAX_PTH_BYTES)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if b"\x00" in raw:
-        return None
-    text = raw.decode("utf-8-sig", "replace")
-    return [(n, line.rstrip("\r\n")) for n, line in enumerate(text.splitlines(True), 1)
-            if not line.startswith("#") and line.strip()]

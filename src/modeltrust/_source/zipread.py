@@ -13,12 +13,15 @@ When the central directory is missing or broken the reader walks local headers i
 a corrupt member never stops it from reaching the next one. Nothing is ever extracted to
 disk; member bytes are returned only through :func:`read_member`, which is bounded by size,
 compression ratio and a shared expansion budget.
+
+The byte layouts and the parsing of single records live in
+:mod:`modeltrust._source.ziprecords`; this module decides what a listing is (the
+member limit and what lies past it, the anomalies) and reads member data.
 """
 
 from __future__ import annotations
 
 import enum
-import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -26,21 +29,34 @@ from typing import NamedTuple
 
 from modeltrust._source.decode import Codec, DecodeState, decompress_bounded
 from modeltrust._source.interface import Buffer, ExpansionBudget
+from modeltrust._source.ziprecords import (
+    CENTRAL,
+    CENTRAL_FMT,
+    DATA_DESCRIPTOR,
+    ENCRYPTED,
+    ODD_FLAGS,
+    PATCHED,
+    STRONG_ENCRYPTION,
+    UTF8,
+    Anomaly,
+    Kind,
+    ZipMember,
+    central_bounds,
+    central_entry,
+    declared_count,
+    decode_name,
+    find_eocd,
+    find_hidden,
+    walk_local,
+)
 
-# --- zip structures --------------------------------------------------------------------
+__all__ = [
+    "BZIP2", "DATA_DESCRIPTOR", "DEFLATED", "ENCRYPTED", "KEEP", "LZMA", "MAX_LISTED",
+    "ODD_FLAGS", "PATCHED", "RATIO_FLOOR", "STORED", "STRONG_ENCRYPTION", "UTF8", "Anomaly",
+    "Kind", "MemberRead", "ReadStatus", "Sorter", "ZipListing", "ZipMember", "decode_name",
+    "is_encrypted", "parse_zip", "read_head", "read_member",
+]
 
-_LOCAL = b"PK\x03\x04"
-_CENTRAL = b"PK\x01\x02"
-_EOCD = b"PK\x05\x06"
-_Z64_LOCATOR = b"PK\x06\x07"
-_Z64_EOCD = b"PK\x06\x06"
-_DESCRIPTOR = b"PK\x07\x08"
-_LOCAL_FMT = struct.Struct("<4sHHHHHIIIHH")
-_CENTRAL_FMT = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_EOCD_FMT = struct.Struct("<4sHHHHIIH")
-_Z64_EOCD_FMT = struct.Struct("<4sQHHIIQQQQ")
-_EOCD_SEARCH = 65_535 + _EOCD_FMT.size
-_MAX_SCAN_HITS = 100_000
 MAX_LISTED = 1_000_000
 """Central directory entries past the member limit that are still listed (names only)."""
 KEEP = "keep"
@@ -48,72 +64,11 @@ Sorter = Callable[[str], str]
 """Labels a member name past the member limit: :data:`KEEP` to locate the member for
 reading, any other label to only count it under that label."""
 
-ENCRYPTED = 0x0001
-DATA_DESCRIPTOR = 0x0008
-PATCHED = 0x0020
-STRONG_ENCRYPTION = 0x0040
-UTF8 = 0x0800
-ODD_FLAGS = ENCRYPTED | PATCHED | STRONG_ENCRYPTION
-"""Flag bits a model checkpoint never needs; miniz (and so torch) ignores them all."""
-
 STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
 _METHOD_CODECS = {DEFLATED: Codec.RAW_DEFLATE, BZIP2: Codec.BZIP2, LZMA: Codec.ZIP_LZMA}
 _ZIPCRYPTO_HEADER = 12
 RATIO_FLOOR = 1024 * 1024
 """Outputs below this size are never called bombs: tiny all-zero members compress hugely."""
-
-
-class Kind(enum.Enum):
-    """What sort of structural oddity an :class:`Anomaly` is."""
-
-    CRC = "crc-mismatch"
-    NAME_MISMATCH = "name-mismatch"
-    FLAGS = "flag-bits"
-    DUPLICATE = "duplicate-name"
-    PREFIX = "prefix-data"
-    OVERLAP = "overlapping-members"
-    TRUNCATED = "truncated"
-    BAD_ENTRY = "bad-entry"
-    NO_CENTRAL = "no-central-directory"
-    HIDDEN = "hidden-entry"
-    TOO_MANY = "too-many-members"
-
-
-class Anomaly(NamedTuple):
-    """One way the file departs from what a genuine writer produces."""
-
-    kind: Kind
-    message: str
-    offset: int | None = None
-    member: str | None = None
-
-
-class ZipMember(NamedTuple):
-    """One member, located as miniz would locate it (central name, central sizes)."""
-
-    name: str
-    raw_name: bytes
-    local_name: bytes | None
-    header_offset: int
-    data_offset: int
-    method: int
-    compressed_size: int
-    size: int
-    crc: int
-    flags: int
-    local_flags: int | None
-    hidden: bool = False
-    """Found only by walking local headers (not listed in the central directory)."""
-
-    @property
-    def is_dir(self) -> bool:
-        """Directory entries carry no data."""
-        return self.name.endswith("/") and self.size == 0
-
-    @property
-    def end(self) -> int:
-        """Offset just past the member's compressed data."""
-        return self.data_offset + self.compressed_size
 
 
 class ZipListing(NamedTuple):
@@ -154,14 +109,6 @@ class MemberRead(NamedTuple):
     crc_ok: bool | None = None
 
 
-def decode_name(raw: bytes) -> str:
-    """Decode a member name: UTF-8 when valid, else CP437 (never fails, always the same)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp437")
-
-
 def parse_zip(buf: Buffer, max_members: int, sort: Sorter | None = None) -> ZipListing:
     """List the members of a zip held in ``buf``; never raises on malformed input.
 
@@ -178,17 +125,17 @@ def parse_zip(buf: Buffer, max_members: int, sort: Sorter | None = None) -> ZipL
             Anomaly(Kind.NO_CENTRAL, "no usable central directory: members recovered by "
                     "walking local headers")
         )
-        members = _walk_local(buf, 0, len(buf), max_members, anomalies, hidden=False)
+        members = walk_local(buf, 0, len(buf), max_members, anomalies, hidden=False)
         recovered = True
     else:
         members = central
         if not past.counts and not past.kept:  # gaps are unknown when entries were skipped
-            members += _find_hidden(buf, members, max_members - len(members), anomalies)
+            members += find_hidden(buf, members, max_members - len(members), anomalies)
     _check_members(buf, members + past.kept, anomalies)
     starts = [m.header_offset for m in members if m.data_offset >= 0]
     # With no member at all, everything before the end record is "prefix": a pickle that
     # merely ends with zip-like bytes must still reach the pickle scanner.
-    prefix_end = min(starts) if starts else (_find_eocd(buf) or 0)
+    prefix_end = min(starts) if starts else (find_eocd(buf) or 0)
     if prefix_end > 0:
         anomalies.append(
             Anomaly(Kind.PREFIX, f"{prefix_end} bytes before the first member", 0)
@@ -209,16 +156,16 @@ class _Past:
              anomalies: list[Anomaly]) -> int:
         """List entries from ``pos`` (names only unless kept); return where listing ended."""
         listed = 0
-        while bytes(buf[pos : pos + 4]) == _CENTRAL and pos + _CENTRAL_FMT.size <= len(buf):
+        while bytes(buf[pos : pos + 4]) == CENTRAL and pos + CENTRAL_FMT.size <= len(buf):
             if listed >= MAX_LISTED:
                 self.counts["unlisted"] += max(declared - self.limit - listed, 1)
                 return stop  # not malformed: the listing bound was reached
-            f = _CENTRAL_FMT.unpack_from(buf, pos)
-            head = pos + _CENTRAL_FMT.size
+            f = CENTRAL_FMT.unpack_from(buf, pos)
+            head = pos + CENTRAL_FMT.size
             name = decode_name(bytes(buf[head : head + f[10]]))
             label = self.sort(name)
             if label == KEEP and len(self.kept) < self.limit:
-                member, pos = _central_entry(buf, pos, shift, anomalies)
+                member, pos = central_entry(buf, pos, shift, anomalies)
                 self.kept.append(member)
             else:
                 self.counts[label if label != KEEP else "other"] += 1
@@ -227,228 +174,37 @@ class _Past:
         return pos
 
 
-def _find_eocd(buf: Buffer) -> int | None:
-    n = len(buf)
-    base = max(0, n - _EOCD_SEARCH)
-    tail = bytes(buf[base:n])
-    pos = tail.rfind(_EOCD)
-    while pos >= 0:
-        if pos + _EOCD_FMT.size <= len(tail):
-            return base + pos
-        pos = tail.rfind(_EOCD, 0, pos)
-    return None
-
-
-def _central_bounds(buf: Buffer, eocd: int) -> tuple[int, int, int]:
-    """Return (central start, central size, shift) honouring ZIP64 and prepended data."""
-    _, _, _, _, _, cd_size, cd_offset, _ = _EOCD_FMT.unpack_from(buf, eocd)
-    record_end = eocd
-    loc = eocd - 20
-    if loc >= 0 and bytes(buf[loc : loc + 4]) == _Z64_LOCATOR:
-        z64 = int.from_bytes(bytes(buf[loc + 8 : loc + 16]), "little")
-        if 0 <= z64 <= len(buf) - _Z64_EOCD_FMT.size and bytes(buf[z64 : z64 + 4]) == _Z64_EOCD:
-            fields = _Z64_EOCD_FMT.unpack_from(buf, z64)
-            cd_size, cd_offset = fields[8], fields[9]
-            record_end = z64
-        else:
-            record_end = loc
-    shift = record_end - cd_size - cd_offset
-    if (shift < 0 or bytes(buf[cd_offset + shift : cd_offset + shift + 4]) != _CENTRAL) and \
-            bytes(buf[cd_offset : cd_offset + 4]) == _CENTRAL:
-        shift = 0
-    return cd_offset + shift, cd_size, max(shift, 0)
-
-
 def _read_central(
     buf: Buffer, max_members: int, anomalies: list[Anomaly], past: _Past
 ) -> list[ZipMember] | None:
-    eocd = _find_eocd(buf)
+    eocd = find_eocd(buf)
     if eocd is None:
         return None
-    start, size, shift = _central_bounds(buf, eocd)
+    start, size, shift = central_bounds(buf, eocd)
     if size == 0:
         return []  # an empty archive (any local entries are then found as hidden)
-    if not 0 <= start < len(buf) or bytes(buf[start : start + 4]) != _CENTRAL:
+    if not 0 <= start < len(buf) or bytes(buf[start : start + 4]) != CENTRAL:
         return None
     members: list[ZipMember] = []
     pos = start
-    while bytes(buf[pos : pos + 4]) == _CENTRAL:
+    while bytes(buf[pos : pos + 4]) == CENTRAL:
         if len(members) >= max_members:
             at = pos
-            pos = past.walk(buf, pos, min(start + size, eocd), shift, _declared(buf, eocd),
+            pos = past.walk(buf, pos, min(start + size, eocd), shift, declared_count(buf, eocd),
                             anomalies)
             beyond = len(past.kept) + sum(past.counts.values())
             anomalies.append(Anomaly(Kind.TOO_MANY, f"{max_members + beyond} members, "
                                      f"{beyond} past the limit of {max_members}", at))
             break
-        if pos + _CENTRAL_FMT.size > len(buf):
+        if pos + CENTRAL_FMT.size > len(buf):
             anomalies.append(Anomaly(Kind.TRUNCATED, "central directory entry cut off", pos))
             break
-        member, pos = _central_entry(buf, pos, shift, anomalies)
+        member, pos = central_entry(buf, pos, shift, anomalies)
         members.append(member)
     if pos < start + size and pos < eocd:
         anomalies.append(Anomaly(Kind.BAD_ENTRY, "central directory ends with "
                                  f"{min(start + size, eocd) - pos} unparsed bytes", pos))
     return members
-
-
-def _declared(buf: Buffer, eocd: int) -> int:
-    """The member count the end record declares (ZIP64 when present)."""
-    total = int(_EOCD_FMT.unpack_from(buf, eocd)[4])
-    loc = eocd - 20
-    if loc >= 0 and bytes(buf[loc : loc + 4]) == _Z64_LOCATOR:
-        z64 = int.from_bytes(bytes(buf[loc + 8 : loc + 16]), "little")
-        if 0 <= z64 <= len(buf) - _Z64_EOCD_FMT.size and bytes(buf[z64 : z64 + 4]) == _Z64_EOCD:
-            total = int(_Z64_EOCD_FMT.unpack_from(buf, z64)[7])
-    return total
-
-
-def _central_entry(
-    buf: Buffer, pos: int, shift: int, anomalies: list[Anomaly]
-) -> tuple[ZipMember, int]:
-    f = _CENTRAL_FMT.unpack_from(buf, pos)
-    flags, method, crc, csize, usize = f[3], f[4], f[7], f[8], f[9]
-    name_len, extra_len, comment_len, offset = f[10], f[11], f[12], f[16]
-    head = pos + _CENTRAL_FMT.size
-    raw = bytes(buf[head : head + name_len])
-    extra = bytes(buf[head + name_len : head + name_len + extra_len])
-    usize, csize, offset = _zip64_values(extra, usize, csize, offset)
-    name = decode_name(raw)
-    member = _locate(buf, raw, name, offset + shift, method, csize, usize, crc, flags, anomalies)
-    return member, head + name_len + extra_len + comment_len
-
-
-def _zip64_values(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
-    i = 0
-    while i + 4 <= len(extra):
-        tag, length = struct.unpack_from("<HH", extra, i)
-        body = extra[i + 4 : i + 4 + length]
-        if tag == 0x0001:
-            vals = [int.from_bytes(body[j : j + 8], "little") for j in range(0, len(body) - 7, 8)]
-            for name in ("u", "c", "o"):
-                current = {"u": usize, "c": csize, "o": offset}[name]
-                if current == 0xFFFFFFFF and vals:
-                    value = vals.pop(0)
-                    usize = value if name == "u" else usize
-                    csize = value if name == "c" else csize
-                    offset = value if name == "o" else offset
-            break
-        i += 4 + length
-    return usize, csize, offset
-
-
-def _locate(
-    buf: Buffer, raw: bytes, name: str, offset: int, method: int, csize: int, usize: int,
-    crc: int, flags: int, anomalies: list[Anomaly],
-) -> ZipMember:
-    """Find where a central entry's data starts, as miniz does (via its local header)."""
-    local_name: bytes | None = None
-    local_flags: int | None = None
-    data_offset = -1
-    if 0 <= offset <= len(buf) - _LOCAL_FMT.size and bytes(buf[offset : offset + 4]) == _LOCAL:
-        lf = _LOCAL_FMT.unpack_from(buf, offset)
-        local_flags = lf[2]
-        local_name = bytes(buf[offset + 30 : offset + 30 + lf[9]])
-        data_offset = offset + 30 + lf[9] + lf[10]
-    else:
-        anomalies.append(Anomaly(Kind.BAD_ENTRY, f"no local header at offset {offset}",
-                                 offset, name))
-    return ZipMember(name, raw, local_name, offset, data_offset, method, csize, usize, crc,
-                     flags, local_flags)
-
-
-def _walk_local(
-    buf: Buffer, start: int, stop: int, limit: int, anomalies: list[Anomaly], *, hidden: bool
-) -> list[ZipMember]:
-    """Read local headers in ``[start, stop)`` one after another, resyncing past damage."""
-    members: list[ZipMember] = []
-    pos = _find(buf, _LOCAL, start, stop)
-    hits = 0
-    while pos is not None and hits < _MAX_SCAN_HITS:
-        hits += 1
-        if len(members) >= limit:
-            anomalies.append(Anomaly(Kind.TOO_MANY, f"more than {limit} members; "
-                                     f"only the first {limit} are read", pos))
-            break
-        member = _local_entry(buf, pos, stop, anomalies, hidden)
-        if member is None:
-            pos = _find(buf, _LOCAL, pos + 4, stop)
-            continue
-        members.append(member)
-        nxt = max(member.end, pos + 4)
-        pos = _find(buf, _LOCAL, min(nxt, stop), stop)
-    return members
-
-
-def _local_entry(
-    buf: Buffer, pos: int, stop: int, anomalies: list[Anomaly], hidden: bool
-) -> ZipMember | None:
-    if pos + _LOCAL_FMT.size > len(buf):
-        anomalies.append(Anomaly(Kind.TRUNCATED, "local header cut off", pos))
-        return None
-    lf = _LOCAL_FMT.unpack_from(buf, pos)
-    flags, method, crc, csize, usize, name_len, extra_len = lf[2], lf[3], lf[6], lf[7], lf[8], \
-        lf[9], lf[10]
-    raw = bytes(buf[pos + 30 : pos + 30 + name_len])
-    extra = bytes(buf[pos + 30 + name_len : pos + 30 + name_len + extra_len])
-    usize, csize, _ = _zip64_values(extra, usize, csize, 0)
-    data = pos + 30 + name_len + extra_len
-    if data > len(buf):
-        anomalies.append(Anomaly(Kind.TRUNCATED, "local header cut off", pos, decode_name(raw)))
-        return None
-    if flags & DATA_DESCRIPTOR and csize == 0:
-        found = _descriptor_size(buf, data, stop)
-        if found is not None:
-            crc, csize, usize = found
-    name = decode_name(raw)
-    return ZipMember(name, raw, raw, pos, data, method, csize, usize, crc, flags, flags, hidden)
-
-
-def _descriptor_size(buf: Buffer, data: int, stop: int) -> tuple[int, int, int] | None:
-    """Sizes of a streamed member: the first data descriptor that agrees with its position."""
-    pos = _find(buf, _DESCRIPTOR, data, stop)
-    tries = 0
-    while pos is not None and tries < 1000:
-        tries += 1
-        crc, csize, usize = struct.unpack_from("<III", bytes(buf[pos + 4 : pos + 16]).ljust(12,
-                                               b"\0"))
-        if csize == pos - data:
-            return crc, csize, usize
-        pos = _find(buf, _DESCRIPTOR, pos + 4, stop)
-    nxt = [p for p in (_find(buf, s, data, stop) for s in (_LOCAL, _CENTRAL, _EOCD))
-           if p is not None]
-    end = min(nxt) if nxt else stop
-    return 0, end - data, 0
-
-
-def _find(buf: Buffer, sig: bytes, start: int, stop: int) -> int | None:
-    pos = buf.find(sig, start, stop)
-    return pos if pos >= 0 else None
-
-
-def _find_hidden(
-    buf: Buffer, members: list[ZipMember], limit: int, anomalies: list[Anomaly]
-) -> list[ZipMember]:
-    """Local entries sitting in gaps between listed members (invisible to miniz, not to all)."""
-    spans = sorted((m.header_offset, m.end) for m in members if m.data_offset >= 0)
-    end_of_data = _central_start(buf, members)
-    found: list[ZipMember] = []
-    cursor = 0
-    for lo, hi in [*spans, (end_of_data, end_of_data)]:
-        if lo > cursor and limit - len(found) > 0:
-            gap = _walk_local(buf, cursor, lo, limit - len(found), [], hidden=True)
-            found += gap
-        cursor = max(cursor, hi)
-    for m in found:
-        anomalies.append(Anomaly(Kind.HIDDEN, "local entry not listed in the central directory",
-                                 m.header_offset, m.name))
-    return found
-
-
-def _central_start(buf: Buffer, members: list[ZipMember]) -> int:
-    end = max((m.end for m in members if m.data_offset >= 0), default=0)
-    pos = buf.find(_CENTRAL, end)
-    return pos if pos >= 0 else len(buf)
 
 
 def _check_members(buf: Buffer, members: list[ZipMember], anomalies: list[Anomaly]) -> None:
