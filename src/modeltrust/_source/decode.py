@@ -6,13 +6,15 @@ stops at the member limit, the ratio limit or the shared budget, whichever comes
 
 from __future__ import annotations
 
-import bz2
 import enum
-import lzma
 import zlib
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from modeltrust._source.interface import Buffer
+
+if TYPE_CHECKING:  # bz2 and lzma are imported on need: most members are stored or deflated
+    import bz2
+    import lzma
 
 
 class Codec(enum.Enum):
@@ -50,7 +52,13 @@ class Decoded(NamedTuple):
 _CHUNK = 1 << 20
 _LZMA_MEMLIMIT = 512 * 1024 * 1024
 _MULTI_MAGIC = {Codec.GZIP: b"\x1f\x8b", Codec.BZIP2: b"BZh", Codec.XZ: b"\xfd7zXZ\x00"}
-_DECODE_ERRORS = (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError)
+
+
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    """What a decompressor raises on corrupt input (read when an exception is being matched)."""
+    import lzma
+
+    return (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError)
 
 
 class _Decoder:
@@ -63,12 +71,20 @@ class _Decoder:
             wbits = {Codec.RAW_DEFLATE: -15, Codec.ZLIB: 15, Codec.GZIP: 31}[codec]
             self._z = zlib.decompressobj(wbits)
         elif codec is Codec.BZIP2:
+            import bz2
+
             self._o = bz2.BZ2Decompressor()
         elif codec is Codec.XZ:
+            import lzma
+
             self._o = lzma.LZMADecompressor(lzma.FORMAT_XZ, _LZMA_MEMLIMIT)
         elif codec is Codec.LZMA_ALONE:
+            import lzma
+
             self._o = lzma.LZMADecompressor(lzma.FORMAT_ALONE, _LZMA_MEMLIMIT)
         else:
+            import lzma
+
             self._o = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[_lzma1_filter(props)])
 
     def feed(self, data: bytes, n: int) -> bytes:
@@ -104,6 +120,8 @@ def _lzma1_filter(props: bytes) -> dict[str, int]:
     dict_size = int.from_bytes(props[1:5], "little")
     if dict_size > _LZMA_MEMLIMIT:
         raise ValueError(f"LZMA dictionary of {dict_size} bytes")
+    import lzma
+
     d = props[0]
     return {"id": lzma.FILTER_LZMA1, "dict_size": dict_size, "lc": d % 9,
             "lp": (d // 9) % 5, "pb": d // 45}
@@ -154,6 +172,6 @@ def decompress_bounded(
             elif idle > 16:
                 return Decoded(bytes(out), DecodeState.CORRUPT, "decoder made no progress",
                                pos, streams)
-    except _DECODE_ERRORS as exc:
+    except _decode_errors() as exc:
         return Decoded(bytes(out), DecodeState.CORRUPT, f"{type(exc).__name__}: {exc}", pos,
                        streams)
