@@ -10,6 +10,7 @@ global namespace wholesale) loses both readings.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 ANCHORS = frozenset({"__name__", "__package__"})
@@ -192,31 +193,30 @@ class OwnPackage:
         value = self._local(expr, owner)
         if value is not None:
             return self.anchor(value, owner, d + 1)
-        scope_owner = owner
-        for _ in range(MAX_SCOPE_DEPTH):
-            scope = self.scopes.get(scope_owner)
-            if scope is None:
-                break
+        for scope in self._enclosing(owner):
             if expr.id in scope.params:
                 return self._bound_to_anchor(scope, expr.id, d + 1)
-            scope_owner = scope.parent
         return False
 
     def _local(self, expr: ast.expr, owner: str) -> ast.expr | None:
         """What a name assigned once in an enclosing function (or the module) holds."""
         if not isinstance(expr, ast.Name):
             return None
-        scope_owner = owner
-        for _ in range(MAX_SCOPE_DEPTH):
-            scope = self.scopes.get(scope_owner)
-            if scope is None:
-                break
+        for scope in self._enclosing(owner):
             if expr.id in scope.params:
                 return None
             if expr.id in scope.assigned:
                 return scope.assigned[expr.id]
-            scope_owner = scope.parent
         return self.consts.get(expr.id)
+
+    def _enclosing(self, owner: str) -> Iterator[Scope]:
+        """The function scope of ``owner`` and those around it, innermost first (bounded)."""
+        for _ in range(MAX_SCOPE_DEPTH):
+            scope = self.scopes.get(owner)
+            if scope is None:
+                return
+            yield scope
+            owner = scope.parent
 
     def _bound_to_anchor(self, scope: Scope, param: str, d: int) -> bool:
         """Every call of the function in this file passes an anchor for ``param``."""
