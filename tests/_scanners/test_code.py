@@ -728,3 +728,11 @@ def test_string_building_helpers_of_subprocess_are_not_process_execution() -> No
     assert classify("subprocess.list2cmdline") is None
     assert classify("subprocess.PIPE") is None
     assert classify("subprocess.run") is not None
+
+
+def test_switches_named_after_a_token_and_help_text_are_not_credential_access() -> None:
+    quiet = check('import os\nFLAG = os.getenv("HF_HUB_DISABLE_IMPLICIT_TOKEN")\n'
+                  'HELP = "Add your key to ~/.ssh/id_ed25519.pub on the server, then retry."\n')
+    assert only(quiet, "MT-CODE-007") == []
+    loud = check('import os\nT = os.getenv("HF_TOKEN")\nKEY = open("~/.ssh/id_rsa").read()\n')
+    assert len(only(loud, "MT-CODE-007")) >= 2

@@ -75,6 +75,11 @@ _Frame = tuple[ast.AST, str, str, str | None, int]
 _Child = tuple[ast.AST, str, str, str | None]
 
 
+_PATH_WORDS = 3
+"""A string naming a credential file counts when it reads as a path or a short command
+(``~/.ssh/id_rsa``, ``cat ~/.netrc``); help text that mentions one is prose, not access."""
+
+
 class Analyzer(Collector):
     """One source text (a file, or a payload decoded from one): imports, calls, contexts."""
 
@@ -193,6 +198,7 @@ class Analyzer(Collector):
             if self._qualname(node.iter) == "os.environ":
                 self._hit(CREDENTIALS, node.iter, ctx, owner, "iterates over os.environ")
         elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and len(node.value[:4096].split()) <= _PATH_WORDS
               and SECRET_PATH.search(node.value[:4096])):
             self._hit(CREDENTIALS, node, ctx, owner, "names a credential file")
         return [(n, ctx, owner, None) for n in ast.iter_child_nodes(node)]

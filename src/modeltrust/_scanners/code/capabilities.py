@@ -180,8 +180,11 @@ BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr"
                        "bytearray", "dict", "str", "repr", "list", "print", "chr",
                        "reversed", "isinstance", "issubclass", "hasattr", "id", "map",
                        "filter", "callable", "type"})
-SECRET_ENV = re.compile(r"TOKEN(?!IZ)|SECRET|PASSW|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|"
-                         r"^AWS_|^SSH_|COOKIE|SESSION", re.IGNORECASE)
+SECRET_ENV = re.compile(r"^(?!.*(?:DISABLE|ENABLE))(?:.*(?:TOKEN(?!IZ)|SECRET|PASSW|API_?KEY|"
+                         r"ACCESS_?KEY|PRIVATE|CREDENTIAL|COOKIE|SESSION)|AWS_|SSH_)",
+                         re.IGNORECASE)
+"""Environment variables holding secrets; on/off switches named after one
+(``HF_HUB_DISABLE_IMPLICIT_TOKEN``) hold none."""
 SECRET_PATH = re.compile(
     r"\.ssh\b|id_rsa|id_ed25519|\.aws/credentials|~/\.aws|\.netrc|/etc/passwd|/etc/shadow|"
     r"\.git-credentials|\.docker/config\.json|\.kube/config|huggingface/token|\.pypirc|"
