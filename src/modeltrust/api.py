@@ -96,14 +96,18 @@ def _repository_checks(
 ) -> list[Finding]:
     """Cross-file rules (shards, duplicated weights, remote code, pinned loaders) per folder."""
     from modeltrust._scanners.pins import scan_pins
-    from modeltrust._scanners.repository import scan_repository
+    from modeltrust._scanners.repository import mismatches, scan_repository
 
     found: list[Finding] = []
+    covered: set[int] = set()
     for folder, shown in folders:
         prefix = "" if shown in (".", "") else f"{shown}/"
         mine = [e for e in entries if e.path.startswith(prefix) or not prefix]
+        covered.update(id(e) for e in mine)
         found.extend(scan_repository(folder, shown, mine, limits))
         found.extend(scan_pins(folder, shown, mine))
+    alone = [e for e in entries if id(e) not in covered]  # files given as targets themselves
+    found.extend(mismatches(alone))
     return found
 
 

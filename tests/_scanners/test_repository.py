@@ -673,3 +673,12 @@ def test_binary_pth_checkpoints_are_not_hooks(tmp_path: Path) -> None:
 def test_text_pth_gets_no_mismatch_finding(tmp_path: Path) -> None:
     found = _pth_repo(tmp_path, "paths.pth", b"somewhere\n")
     assert "MT-REPO-011" not in rules(found)
+
+
+@pytest.mark.parametrize("name", ["m.onnx", "m.gguf", "m.keras", "m.tflite", "saved_model.pb"])
+def test_garbage_with_a_model_extension_is_a_finding_alone_or_in_a_folder(
+        tmp_path: Path, name: str) -> None:
+    """Bad input is a finding even when the file is the scan target itself."""
+    (tmp_path / name).write_bytes(b"\x9c\xff\x00garbage, not a model\x00" * 8)
+    for target in (tmp_path / name, tmp_path):
+        assert [f.rule_id for f in scan(target).findings] == ["MT-REPO-011"]

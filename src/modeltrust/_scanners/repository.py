@@ -60,6 +60,7 @@ _STRICT: dict[str, frozenset[str]] = {
     ".gguf": frozenset({"gguf"}),
     ".onnx": frozenset({"onnx"}),
     ".tflite": frozenset({"tflite"}),
+    ".pb": frozenset({"tensorflow-protobuf", "onnx"}),
     ".h5": frozenset({"hdf5", "keras-h5"}),
     ".hdf5": frozenset({"hdf5", "keras-h5"}),
     ".keras": frozenset({"zip", "keras", "hdf5", "keras-h5"}),
@@ -68,7 +69,7 @@ _STRICT: dict[str, frozenset[str]] = {
 _LOOSE = frozenset({".txt", ".md", ".yaml", ".yml", ".jinja", ".model", ".csv", ".tsv",
                     ".msgpack", ".params", ".spm", ".vocab", ".bpe", ".tiktoken", ".toml",
                     ".cfg", ".ini", ".xml", ".html", ".png", ".jpg", ".jpeg", ".wav",
-                    ".parquet", ".arrow", ".pb", ".pbtxt", ".mlmodel", ".engine", ".plan"})
+                    ".parquet", ".arrow", ".pbtxt", ".mlmodel", ".engine", ".plan"})
 """Extensions of data that never holds code: a pickle or zip behind them is high."""
 _WEIGHT_ARCHIVES = (frozenset({".bin", ".pt", ".pth", ".ckpt"}), frozenset({"zip", "7z", "tar"}))
 """A general archive where a PyTorch checkpoint is expected: members a loader never expects."""
@@ -99,7 +100,7 @@ def scan_repository(
 
         found += model_index(folder, prefix, files)
     found += _pickle_beside(prefix, files)
-    found += _mismatch(entries)
+    found += mismatches(entries)
     found += _executables(folder, prefix, files, entries)
     found += _shadowing(prefix, files)
     if any(rel.lower().endswith(".pth") for rel in files):
@@ -144,7 +145,8 @@ def _pickle_beside(prefix: str, files: dict[str, FileEntry]) -> list[Finding]:
     return found
 
 
-def _mismatch(entries: Sequence[FileEntry]) -> list[Finding]:
+def mismatches(entries: Sequence[FileEntry]) -> list[Finding]:
+    """Files whose content contradicts their extension (also for files scanned alone)."""
     found: list[Finding] = []
     for e in entries:
         name = e.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
