@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import modeltrust
-from helpers.openness import EXCERPTS, open_repo, write_repo
+from helpers.openness import EXCERPTS, open_repo, openness_validator, write_repo
 from modeltrust._assess.card import find_sections, split_front_matter
 from modeltrust._assess.report import render_audit_section, render_text, to_json
 
@@ -139,17 +139,7 @@ def test_real_minilm_snapshot(tmp_path: Path) -> None:
 
 
 def _validator() -> object:
-    jsonschema = pytest.importorskip("jsonschema")
-    from referencing import Registry, Resource
-
-    base = json.loads((DOCS / "report-schema.json").read_text())
-    schema = json.loads((DOCS / "openness-schema.json").read_text())
-    registry = Registry().with_resources([
-        ("report-schema.json", Resource.from_contents(base)),
-        ("https://pypi.org/project/modeltrust/report-schema.json",
-         Resource.from_contents(base)),
-    ])
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    return openness_validator()
 
 
 @pytest.mark.parametrize("kind", ["open", "llama", "empty", "broken"])

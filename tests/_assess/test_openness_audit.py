@@ -24,6 +24,7 @@ from helpers.openness import (
     dataset_card,
     hub_repo,
     open_repo,
+    openness_validator,
     write_gguf,
     write_repo,
 )
@@ -33,17 +34,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _validate(report: OpennessReport) -> dict[str, Any]:
-    jsonschema = pytest.importorskip("jsonschema")
-    from referencing import Registry, Resource
-
-    base = json.loads((DOCS / "report-schema.json").read_text())
-    schema = json.loads((DOCS / "openness-schema.json").read_text())
-    registry = Registry().with_resources([
-        ("report-schema.json", Resource.from_contents(base)),
-        ("https://pypi.org/project/modeltrust/report-schema.json", Resource.from_contents(base)),
-    ])
     doc: dict[str, Any] = json.loads(to_json(report))
-    jsonschema.Draft202012Validator(schema, registry=registry).validate(doc)
+    openness_validator().validate(doc)
     return doc
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import modeltrust
-from helpers.openness import WEIGHTS, hub_repo, write_gguf, write_repo
+from helpers.openness import WEIGHTS, hub_repo, openness_validator, write_gguf, write_repo
 from modeltrust._assess.clauses import find_clauses, is_heading, kinds_of
 from modeltrust._assess.report import OpennessReport, to_json
 
@@ -25,18 +25,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _assess(root: Path) -> OpennessReport:
-    jsonschema = pytest.importorskip("jsonschema")
-    from referencing import Registry, Resource
-
     report = modeltrust.openness(root)
-    base = json.loads((DOCS / "report-schema.json").read_text())
-    schema = json.loads((DOCS / "openness-schema.json").read_text())
-    registry = Registry().with_resources([
-        ("report-schema.json", Resource.from_contents(base)),
-        ("https://pypi.org/project/modeltrust/report-schema.json", Resource.from_contents(base)),
-    ])
-    jsonschema.Draft202012Validator(schema, registry=registry).validate(
-        json.loads(to_json(report)))
+    openness_validator().validate(json.loads(to_json(report)))
     return report
 
 

@@ -7,6 +7,7 @@ not licence texts.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +383,16 @@ def hub_repo(hub: Path, kind: str, repo_id: str, meta: dict[str, Any] | None,
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(rev)
     return snap
+
+
+def openness_validator() -> Any:
+    """A validator for docs/openness-schema.json, with docs/report-schema.json known only by
+    its own ``$id``: the documented schemas must resolve each other as published."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    base = json.loads((docs / "report-schema.json").read_text())
+    schema = json.loads((docs / "openness-schema.json").read_text())
+    registry: Any = Registry().with_resources([(base["$id"], Resource.from_contents(base))])
+    return jsonschema.Draft202012Validator(schema, registry=registry)
