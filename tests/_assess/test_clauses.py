@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.real_models import SITE
 from modeltrust._assess.clauses import find_clauses, kinds_of
 
 VARIANTS: list[tuple[str, str]] = [
@@ -100,7 +101,7 @@ def test_permissions_are_not_clauses(sentence: str) -> None:
 
 
 def _permissive_texts() -> list[str]:
-    roots = glob.glob("/work/main/.venv/lib/python3.11/site-packages/*.dist-info")
+    roots = glob.glob(str(SITE / "*.dist-info"))
     out = []
     for root in sorted(roots):
         for name in ("LICENSE", "LICENSE.txt", "LICENSE.md", "licenses/LICENSE",

