@@ -328,7 +328,9 @@ def machine(python: Path | None) -> dict[str, str]:
     ) or platform.python_version()
     info["os"] = platform.platform()
     rev = _capture(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = _capture(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    # The benchmark's own outputs do not make the measured code "uncommitted".
+    dirty = _capture(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no",
+                      "--", ".", ":!BENCHMARKS.md", ":!benchmarks/*.json"])
     info["modeltrust_commit"] = (rev + (" + uncommitted changes" if dirty else "")) or "unknown"
     return info
 
