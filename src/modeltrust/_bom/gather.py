@@ -93,9 +93,9 @@ def gather(target: str, *, report: Report | None = None,
     hub = hub_id or _cache_hub_id(snap)
     acc = openness.accountability
     rev = revision or snap.revision or acc.revision
-    title, description = cardfacts.title_and_description(card)
+    _title, description = cardfacts.title_and_description(card)
     group = hub.split("/", 1)[0] if hub else None
-    name = _name(openness, snap, hub, title)
+    name = _name(openness, snap, hub)
     task = openness.card.pipeline_tag
     inputs, outputs = cardfacts.modalities(task)
     family, arch = cardfacts.architecture(snap, _gguf_arch(report))
@@ -276,14 +276,11 @@ def _release_time(date: str | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _name(openness: OpennessReport, snap: Snapshot, hub: str | None,
-          title: str | None) -> str:
-    """The model's name, by the rule openness follows (its ``lineage.model_name``).
+def _name(openness: OpennessReport, snap: Snapshot, hub: str | None) -> str:
+    """The model's name: openness's ``lineage.model_name``, hub id first when needed.
 
-    A name the publisher declared (card ``model_name``, ``model-index`` name, GGUF
-    ``general.name``), else the hub repository name, else the folder name; the card's H1
-    only when none is known, and never a template placeholder ("Uploaded model", "Model
-    Card for Model ID"). ``--hub-id``, which openness does not see, outranks a folder name.
+    Openness applies the rule in ``_assess.naming`` (card heading and placeholders included);
+    ``--hub-id``, which openness does not see, outranks a name taken from the folder only.
     """
     assessed = openness.lineage.model_name
     fallbacks = {_basename(snap)}
@@ -293,8 +290,7 @@ def _name(openness: OpennessReport, snap: Snapshot, hub: str | None,
         fallbacks.add(snap.cache_root.name.split("--")[-1])
     declared = assessed if assessed not in fallbacks else None
     hub_name = hub.split("/", 1)[1] if hub else None
-    return (model_name(declared, hub_name, assessed, title=title)
-            or _basename(snap))
+    return model_name(declared, hub_name, assessed) or _basename(snap)
 
 
 def _basename(snap: Snapshot) -> str:

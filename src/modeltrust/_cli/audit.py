@@ -70,12 +70,15 @@ class Card:
     @property
     def findings(self) -> list[Finding]:
         """Findings of every section (the exit code is taken over all of them)."""
-        out = list(self.scan.findings) + self.integrity_findings
+        return [f for _name, found in self._by_section() for f in found]
+
+    def _by_section(self) -> list[tuple[str, list[Finding]]]:
+        sections = [("Safety", list(self.scan.findings)), ("Integrity", self.integrity_findings)]
         if self.openness is not None:
-            out += list(self.openness.findings)
+            sections.append(("Openness", list(self.openness.findings)))
         if self.comparison is not None:
-            out += list(self.comparison.findings)
-        return out
+            sections.append(("Lineage/tampering", list(self.comparison.findings)))
+        return sections
 
     @property
     def failed(self) -> bool:
@@ -85,12 +88,7 @@ class Card:
     @property
     def failing(self) -> list[tuple[str, Finding]]:
         """``(section, finding)`` for each finding at or above ``--fail-on``, worst first."""
-        sections = [("Safety", list(self.scan.findings)), ("Integrity", self.integrity_findings)]
-        if self.openness is not None:
-            sections.append(("Openness", list(self.openness.findings)))
-        if self.comparison is not None:
-            sections.append(("Lineage/tampering", list(self.comparison.findings)))
-        hits = [(name, f) for name, found in sections for f in found
+        hits = [(name, f) for name, found in self._by_section() for f in found
                 if f.severity >= self.scan.fail_on]
         return sorted(hits, key=lambda h: (-h[1].severity.rank, h[1].sort_key()))
 
