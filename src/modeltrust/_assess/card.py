@@ -275,6 +275,11 @@ def headings(body: str) -> list[tuple[int, int, str]]:
     return list(_layout(body)[0])
 
 
+def skipped_lines(body: str) -> frozenset[int]:
+    """Indices (of ``body.splitlines()``) of code and comment lines: never prose."""
+    return _layout(body)[1]
+
+
 @functools.lru_cache(maxsize=8)
 def _layout(body: str) -> tuple[tuple[tuple[int, int, str], ...], frozenset[int]]:
     """Headings and the lines to skip for content hints (code, HTML comments), from tokens.

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from modeltrust._assess.card import Card
+from modeltrust._assess.card import Card, headings, skipped_lines
 from modeltrust._assess.snapshot import Snapshot
 from modeltrust._assess.yamlsafe import as_list, as_str
 from modeltrust._bom.evidence import Considerations, MetricFact
@@ -79,24 +79,26 @@ def _row(line: str) -> str:
 
 
 def title_and_description(card: Card) -> tuple[str | None, str | None]:
-    """The card's first H1 and the first paragraph of prose after it."""
-    title: str | None = None
+    """The card's first H1 and the first paragraph of prose after it.
+
+    The card's own CommonMark reading (:func:`headings`, :func:`skipped_lines`) says what
+    is a heading and what is code, so the BOM and openness read the same structure.
+    """
+    heads = headings(card.body)
+    at = {i for i, _level, _text in heads}
+    first = next(((i, text) for i, level, text in heads if level == 1), None)
+    title = (plain(first[1], 200) or None) if first else None
+    skip = skipped_lines(card.body)
+    lines = card.body.splitlines()[:400]
     para: list[str] = []
-    fenced = False
-    for line in card.body.splitlines()[:400]:
-        stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
-        if stripped.startswith("# ") and title is None:
-            title = plain(stripped[2:], 200) or None
-            continue
-        if stripped.startswith("#"):
+    for i in range(first[0] + 1 if first else 0, len(lines)):
+        stripped = lines[i].strip()
+        if i in at:
             if para or title is not None:
                 break  # only the prose right under the title describes the model
             continue
+        if i in skip or (i - 1 in at and set(stripped) <= {"=", "-"}):
+            continue  # code, comments, a setext underline
         if stripped:
             para.append(stripped)
         elif para:
